@@ -1,0 +1,44 @@
+# Two commands: `make run` serves BookIt with demo data, `make test` runs the suite.
+# Without DATABASE_URL both use the embedded PostgreSQL in .data/ (see bookit/embedded_db.py).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: run test install lint migrate db-stop clean
+
+run: install migrate
+	@$(MANAGE) seed_demo
+	@echo ""
+	@echo "BookIt API   http://127.0.0.1:8000/"
+	@echo "Swagger UI   http://127.0.0.1:8000/docs"
+	@echo "ReDoc        http://127.0.0.1:8000/redoc"
+	@echo "Admin        http://127.0.0.1:8000/admin/"
+	@echo ""
+	$(MANAGE) runserver 127.0.0.1:8000
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit("BookIt needs Python 3.11 or newer (set PYTHON=python3.11)") if sys.version_info < (3, 11) else None'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+migrate: install
+	$(MANAGE) migrate --noinput
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MANAGE) makemigrations --check --dry-run
+
+db-stop: install
+	$(BIN)/python -c 'from bookit import embedded_db; embedded_db.stop()'
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,74 @@
+from django.conf import settings
+from django.db import transaction
+from rest_framework import serializers
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+from accounts.models import User
+
+
+class UserSerializer(serializers.ModelSerializer):
+    role = serializers.ChoiceField(choices=[User.ROLE_ADMIN, User.ROLE_USER], read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "full_name", "role", "date_joined"]
+        read_only_fields = fields
+
+
+class RegisterSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    full_name = serializers.CharField(max_length=150, allow_blank=True, default="")
+
+
+class MeUpdateSerializer(serializers.Serializer):
+    """Only these fields can change; anything else in the body (role, is_staff, id) is ignored."""
+
+    email = serializers.EmailField(max_length=254, required=False)
+    full_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
+    password = serializers.CharField(write_only=True, max_length=128, required=False)
+    current_password = serializers.CharField(write_only=True, max_length=128, required=False)
+
+
+class LoginSerializer(TokenObtainPairSerializer):
+    """simplejwt's pair, plus the token type and the access token's lifetime in seconds."""
+
+    token_type = serializers.CharField(read_only=True)
+    expires_in = serializers.IntegerField(read_only=True)
+    access = serializers.CharField(read_only=True)
+    refresh = serializers.CharField(read_only=True)
+
+    def validate(self, attrs):
+        data = super().validate(attrs)
+        data["token_type"] = "Bearer"  # noqa: S105 - a scheme name, not a secret
+        data["expires_in"] = int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds())
+        return data
+
+
+class RefreshSerializer(TokenRefreshSerializer):
+    """Rotating refresh; a token whose user was deleted is a 401, not a crash."""
+
+    refresh = serializers.CharField(write_only=True)
+
+    def validate(self, attrs):
+        jti = self.token_class(attrs["refresh"])[api_settings.JTI_CLAIM]
+        with transaction.atomic():
+            # Two refreshes of one token at once: the second waits here, then
+            # sees the first one's blacklist entry and fails, so a token rotates once.
+            list(OutstandingToken.objects.select_for_update().filter(jti=jti).order_by().values_list("pk"))
+            try:
+                return super().validate(attrs)
+            except User.DoesNotExist as exc:
+                raise InvalidToken("The user of this token no longer exists.") from exc
+
+
+class RefreshResponseSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField()

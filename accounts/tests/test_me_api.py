@@ -1,0 +1,61 @@
+import pytest
+
+from accounts.tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_me_requires_authentication(anon):
+    response = anon.get("/me")
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_me_shows_profile_and_role(user_client, user, admin_client):
+    body = user_client.get("/me").json()
+    assert body.pop("date_joined").endswith("Z")
+    assert body == {
+        "id": user.id,
+        "email": user.email,
+        "full_name": user.full_name,
+        "role": "user",
+    }
+    assert admin_client.get("/me").json()["role"] == "admin"
+
+
+def test_patch_changes_name_and_email(user_client, user):
+    response = user_client.patch("/me", {"full_name": "New Name", "email": "Renamed@Example.com"})
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert (user.full_name, user.email) == ("New Name", "renamed@example.com")
+
+
+def test_privileged_fields_are_ignored(user_client, user):
+    response = user_client.patch("/me", {"role": "admin", "is_staff": True, "id": 999, "full_name": "X"})
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert not user.is_staff and user.id != 999 and response.json()["role"] == "user"
+
+
+def test_email_taken_by_someone_else_is_400(user_client, user):
+    UserFactory(email="other@example.com")
+    response = user_client.patch("/me", {"email": "OTHER@example.com", "full_name": "Changed"})
+    assert response.status_code == 400
+    assert "email" in response.json()["errors"]
+    user.refresh_from_db()
+    assert user.full_name != "Changed"
+
+
+def test_password_change_needs_current_password(user_client, user):
+    response = user_client.patch("/me", {"password": "a-brand-new-secret-42"})
+    assert response.status_code == 400
+    assert "current_password" in response.json()["errors"]
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+def test_password_change_with_current_password(user_client, user):
+    response = user_client.patch("/me", {"password": "a-brand-new-secret-42", "current_password": PASSWORD})
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert user.check_password("a-brand-new-secret-42")

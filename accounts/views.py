@@ -1,0 +1,88 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from accounts import serializers, services
+from bookit.errors import DomainError
+
+AUTH_TAG = ["auth"]
+
+
+class RegisterView(GenericAPIView):
+    """Create an ordinary user account. Django's password rules apply."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    serializer_class = serializers.RegisterSerializer
+
+    @extend_schema(responses={201: serializers.UserSerializer}, tags=AUTH_TAG, auth=[])
+    def post(self, request):
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_register(**data.validated_data)
+        return Response(serializers.UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class LoginView(TokenObtainPairView):
+    """Exchange email and password for an access and a refresh token."""
+
+    serializer_class = serializers.LoginSerializer
+    authentication_classes: list = []
+
+    @extend_schema(tags=AUTH_TAG, auth=[])
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+class RefreshView(TokenRefreshView):
+    """Trade a refresh token for a new pair; the old refresh token stops working."""
+
+    serializer_class = serializers.RefreshSerializer
+    authentication_classes: list = []
+
+    @extend_schema(responses={200: serializers.RefreshResponseSerializer}, tags=AUTH_TAG, auth=[])
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+class LogoutView(GenericAPIView):
+    """Revoke a refresh token of the calling user."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = serializers.LogoutSerializer
+
+    @extend_schema(responses={204: None}, tags=AUTH_TAG)
+    def post(self, request):
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            token = RefreshToken(data.validated_data["refresh"])
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        if str(token.get("user_id")) != str(request.user.pk):
+            raise DomainError("This refresh token belongs to another user.", code="token_not_yours", field="refresh")
+        token.blacklist()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(GenericAPIView):
+    """The caller's profile. `role`, `is_staff` and `id` are not writable."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = serializers.UserSerializer
+
+    @extend_schema(tags=["me"])
+    def get(self, request):
+        return Response(serializers.UserSerializer(request.user).data)
+
+    @extend_schema(request=serializers.MeUpdateSerializer, responses={200: serializers.UserSerializer}, tags=["me"])
+    def patch(self, request):
+        data = serializers.MeUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_update(user=request.user, **data.validated_data)
+        return Response(serializers.UserSerializer(user).data)

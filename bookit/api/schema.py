@@ -1,0 +1,44 @@
+"""OpenAPI generation: every operation documents its error responses."""
+
+from drf_spectacular import openapi
+from rest_framework.permissions import AllowAny, IsAuthenticated
+
+from bookit.api.errors import ErrorSerializer
+
+_SIMPLE_PERMISSIONS = (AllowAny, IsAuthenticated)
+
+
+class AutoSchema(openapi.AutoSchema):
+    """Adds the shared ``Error`` response for the statuses an operation can return.
+
+    400 when it reads a body or query filters, 401 always (a bad token is
+    rejected everywhere), 403 when it needs more than a login, 404 when the path
+    names an object, 415 when it reads a body. Operation-specific ones (409) are
+    declared on the view with ``extend_schema``.
+    """
+
+    def _error_statuses(self) -> list[str]:
+        statuses = ["401"]
+        has_body = self.method in ("POST", "PUT", "PATCH")
+        if has_body or self.get_filter_backends() or self.method == "GET":
+            statuses.append("400")
+        if any(not isinstance(p, _SIMPLE_PERMISSIONS) for p in self.view.get_permissions()):
+            statuses.append("403")
+        if "{" in self.path:
+            statuses.append("404")
+        if has_body:
+            statuses.append("415")
+        return statuses
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for status in self._error_statuses():
+            if status not in responses:
+                responses[status] = self._get_response_for_code(ErrorSerializer, status, direction=direction)
+        return responses
+
+
+def strip_trailing_slashes(result, generator, request, public):
+    """Routes accept both forms; the contract names them without the slash."""
+    result["paths"] = {(path.rstrip("/") or "/"): item for path, item in result["paths"].items()}
+    return result

@@ -1,0 +1,56 @@
+from django.db import connection
+from django.db.utils import DatabaseError
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+HealthSerializer = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(choices=["ok", "unavailable"]),
+        "database": serializers.ChoiceField(choices=["ok", "unavailable"]),
+    },
+)
+
+
+@extend_schema(responses={200: HealthSerializer, 503: HealthSerializer}, auth=[], tags=["health"])
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def health(request):
+    """Liveness and database reachability: 200 when the database answers, 503 otherwise."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return Response({"status": "unavailable", "database": "unavailable"}, status=503)
+    return Response({"status": "ok", "database": "ok"})
+
+
+@extend_schema(exclude=True)
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def index(request):
+    """A map for people who open the root URL."""
+    return Response(
+        {
+            "name": "BookIt API",
+            "docs": request.build_absolute_uri("/docs"),
+            "redoc": request.build_absolute_uri("/redoc"),
+            "schema": request.build_absolute_uri("/openapi.json"),
+            "admin": request.build_absolute_uri("/admin/"),
+        }
+    )
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def not_found(request, *args, **kwargs):
+    """Unknown paths get the JSON 404 in debug mode too (Django's handler404 only runs with DEBUG off)."""
+    raise NotFound(f"No endpoint at {request.path}.")

@@ -1,0 +1,31 @@
+"""Domain errors: what a service raises when a business rule says no.
+
+Services know nothing about HTTP; the API's exception handler
+(``bookit.api.errors``) maps each class to its status code, and the admin shows
+the message as a form error or a message.
+"""
+
+
+class DomainError(Exception):
+    """A request that breaks a rule. ``code`` is machine-readable, the message is for people."""
+
+    status_code = 400
+    default_code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.field = field
+
+
+class NotFound(DomainError):
+    status_code = 404
+    default_code = "not_found"
+
+
+class Conflict(DomainError):
+    """The request is valid but clashes with the current state (a taken slot, a final status)."""
+
+    status_code = 409
+    default_code = "conflict"

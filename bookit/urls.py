@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from bookit.api import views
+
+urlpatterns = [
+    re_path(r"^$", views.index),
+    re_path(r"^health/?$", views.health, name="health"),
+    re_path(r"^openapi\.json$", SpectacularJSONAPIView.as_view(), name="schema"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(r"^redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("admin/", admin.site.urls),
+    path("", include("accounts.urls")),
+    path("", include("catalog.urls")),
+    path("", include("bookings.urls")),
+    path("", include("reviews.urls")),
+    # Last: any other path is a JSON 404, in debug mode too.
+    re_path(r"^(?!admin/|static/).*$", views.not_found),
+]
+
+handler404 = "bookit.api.errors.not_found_view"
+handler500 = "bookit.api.errors.server_error_view"
