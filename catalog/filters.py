@@ -1,15 +1,22 @@
 import django_filters
 from django.contrib.postgres.search import SearchQuery
+from django.db.models import F
 
 from catalog.models import Service
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):
-    """Orders by the requested fields, then by id, so pages never overlap on ties."""
+    """Orders by the requested fields (services without ratings last), then by id for stable pages."""
+
+    def get_ordering_value(self, param):
+        descending = param.startswith("-")
+        field = F(self.param_map[param.lstrip("-")])
+        return field.desc(nulls_last=True) if descending else field.asc(nulls_last=True)
 
     def filter(self, qs, value):
-        qs = super().filter(qs, value)
-        return qs.order_by(*qs.query.order_by, "id") if value else qs
+        if not value:
+            return qs
+        return qs.order_by(*(self.get_ordering_value(param) for param in value), "id")
 
 
 class ServiceFilter(django_filters.FilterSet):
@@ -19,8 +26,8 @@ class ServiceFilter(django_filters.FilterSet):
     max_duration = django_filters.NumberFilter(field_name="duration_minutes", lookup_expr="lte")
     is_active = django_filters.BooleanFilter(help_text="Admins only; others only ever see active services.")
     ordering = StableOrderingFilter(
-        fields=("price", "name", "created_at"),
-        help_text="price, name, created_at; prefix with - for descending.",
+        fields=("price", "name", "created_at", "average_rating"),
+        help_text="price, name, created_at, average_rating; prefix with - for descending.",
     )
 
     class Meta:

@@ -4,9 +4,30 @@ from catalog.models import Service
 
 
 class ServiceSerializer(serializers.ModelSerializer):
+    average_rating = serializers.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        coerce_to_string=False,
+        allow_null=True,
+        read_only=True,
+        help_text="Mean rating, 2 decimals; null without reviews.",
+    )
+    review_count = serializers.IntegerField(read_only=True)
+
     class Meta:
         model = Service
-        fields = ["id", "name", "description", "price", "duration_minutes", "is_active", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "price",
+            "duration_minutes",
+            "is_active",
+            "created_at",
+            "updated_at",
+            "average_rating",
+            "review_count",
+        ]
         read_only_fields = fields
 
 

@@ -1,0 +1,60 @@
+import django_filters
+from django.core.exceptions import ValidationError as FormValidationError
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.utils.dateparse import parse_datetime
+from django_filters.fields import IsoDateTimeField
+from rest_framework.exceptions import ValidationError
+
+from bookings.models import Booking, TsTzRange
+
+
+class AwareIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601 with a UTC offset only; like the request bodies, a naive time is an error."""
+
+    input_formats = [IsoDateTimeField.ISO_8601]
+    default_error_messages = {"naive": "Include a UTC offset, e.g. 2030-01-01T10:00:00Z."}
+
+    def to_python(self, value):
+        try:
+            parsed = parse_datetime(value.strip()) if isinstance(value, str) else None
+        except ValueError:
+            parsed = None  # well-formed but impossible (month 13): the parent reports it
+        if parsed is not None and parsed.tzinfo is None:
+            raise FormValidationError(self.error_messages["naive"], code="naive")
+        return super().to_python(value)
+
+
+class AwareIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = AwareIsoDateTimeField
+
+
+class BookingFilter(django_filters.FilterSet):
+    """``from``/``to`` select bookings overlapping ``[from, to)``, through the GiST index on the period."""
+
+    status = django_filters.ChoiceFilter(choices=Booking.Status.choices)
+    service = django_filters.NumberFilter(field_name="service_id")
+    user = django_filters.NumberFilter(field_name="user_id", help_text="Admins only; users only see their own.")
+    from_ = AwareIsoDateTimeFilter(method="noop", label="from", help_text="Overlapping bookings end after this.")
+    to = AwareIsoDateTimeFilter(method="noop", help_text="Overlapping bookings start before this.")
+
+    class Meta:
+        model = Booking
+        fields = ["status", "service", "user"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # `from` is a Python keyword: declare as from_, expose as `from`.
+        self.filters["from"] = self.filters.pop("from_")
+
+    def noop(self, queryset, name, value):
+        return queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        start, end = self.form.cleaned_data.get("from"), self.form.cleaned_data.get("to")
+        if start is None and end is None:
+            return queryset
+        if start and end and end <= start:
+            raise ValidationError({"to": ["`to` must be after `from`."]})
+        window = DateTimeTZRange(start, end, "[)")  # a missing bound is open
+        return queryset.alias(period=TsTzRange("start_time", "end_time")).filter(period__overlap=window)

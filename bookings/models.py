@@ -1,0 +1,91 @@
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
+from django.contrib.postgres.indexes import GistIndex
+from django.db import models
+from django.db.models import F, Q
+
+from catalog.models import Service
+
+OVERLAP_CONSTRAINT = "bookings_booking_no_overlap"
+
+
+class TsTzRange(models.Func):
+    """``tstzrange(start, end, '[)')``: half-open, so back-to-back bookings do not overlap."""
+
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+    def __init__(self, start, end, **extra):
+        super().__init__(start, end, RangeBoundary(), **extra)
+
+
+class Booking(models.Model):
+    """One service booked by one user for ``[start_time, end_time)``."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        CONFIRMED = "confirmed"
+        CANCELLED = "cancelled"
+        COMPLETED = "completed"
+
+    # Allowed moves of the status workflow; cancelled and completed are final.
+    TRANSITIONS = {
+        Status.PENDING: {Status.CONFIRMED, Status.CANCELLED},
+        Status.CONFIRMED: {Status.COMPLETED, Status.CANCELLED},
+        Status.CANCELLED: set(),
+        Status.COMPLETED: set(),
+    }
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
+    start_time = models.DateTimeField()
+    end_time = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    notes = models.TextField(blank=True, max_length=2000)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancellation_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start_time", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=F("start_time")),
+                name="bookings_booking_end_after_start",
+                violation_error_message="The end time must be after the start time.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "confirmed", "cancelled", "completed"]),
+                name="bookings_booking_status_valid",
+            ),
+            # Added to the database by bookit.db.operations.AddExclusionConstraint (migration 0002).
+            ExclusionConstraint(
+                name=OVERLAP_CONSTRAINT,
+                expressions=[
+                    (F("service"), RangeOperators.EQUAL),
+                    (TsTzRange("start_time", "end_time"), RangeOperators.OVERLAPS),
+                ],
+                condition=~Q(status="cancelled"),
+                violation_error_code="booking_conflict",
+                violation_error_message="This service is already booked at an overlapping time.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "start_time"], name="bookings_user_start_idx"),
+            models.Index(fields=["status", "start_time"], name="bookings_status_start_idx"),
+            models.Index(fields=["start_time"], name="bookings_start_idx"),
+            # `?from=&to=` overlap filter across services (admins) uses this.
+            GistIndex(TsTzRange("start_time", "end_time"), name="bookings_period_gist"),
+        ]
+
+    def __str__(self):
+        return f"{self.service} {self.start_time:%Y-%m-%d %H:%M} ({self.status})"
+
+    def can_move_to(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.status]
+
+    @property
+    def is_final(self) -> bool:
+        return not self.TRANSITIONS[self.status]

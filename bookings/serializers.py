@@ -1,0 +1,69 @@
+from rest_framework import serializers
+
+from bookings.models import Booking
+from bookit.api.fields import AwareDateTimeField
+from catalog.models import Service
+
+
+class BookingSerializer(serializers.ModelSerializer):
+    user_id = serializers.IntegerField(read_only=True)
+    service_id = serializers.IntegerField(read_only=True)
+    service_name = serializers.CharField(source="service.name", read_only=True)
+
+    class Meta:
+        model = Booking
+        fields = [
+            "id",
+            "user_id",
+            "service_id",
+            "service_name",
+            "start_time",
+            "end_time",
+            "status",
+            "notes",
+            "cancelled_at",
+            "cancellation_reason",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class BookingCreateSerializer(serializers.Serializer):
+    service_id = serializers.PrimaryKeyRelatedField(
+        queryset=Service.objects.all(),
+        source="service",
+        error_messages={"does_not_exist": "No service with id {pk_value}."},
+    )
+    start_time = AwareDateTimeField()
+    end_time = AwareDateTimeField(required=False, help_text="Defaults to start_time + the service's duration.")
+    notes = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+
+
+class BookingUpdateSerializer(serializers.Serializer):
+    """Reschedule, edit notes, or cancel. Owner, service and other statuses cannot change here."""
+
+    start_time = AwareDateTimeField(required=False)
+    end_time = AwareDateTimeField(required=False)
+    notes = serializers.CharField(max_length=2000, allow_blank=True, required=False)
+    status = serializers.ChoiceField(
+        choices=[Booking.Status.CANCELLED],
+        required=False,
+        help_text="Only `cancelled`; other moves go through PATCH /bookings/{id}/status (staff).",
+    )
+    cancellation_reason = serializers.CharField(max_length=500, allow_blank=True, required=False)
+
+    def validate(self, attrs):
+        cancelling = attrs.get("status") == Booking.Status.CANCELLED
+        if cancelling and ({"start_time", "end_time"} & attrs.keys()):
+            raise serializers.ValidationError("Cancel or reschedule, not both in one request.")
+        if "cancellation_reason" in attrs and not cancelling:
+            raise serializers.ValidationError({"cancellation_reason": ["Only with status `cancelled`."]})
+        if not attrs:
+            raise serializers.ValidationError("Nothing to change.")
+        return attrs
+
+
+class BookingStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Booking.Status.choices)
+    cancellation_reason = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")

@@ -1,0 +1,25 @@
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+
+from accounts.tests.factories import UserFactory
+from bookings.models import Booking
+from catalog.tests.factories import ServiceFactory
+
+
+def future(hours: float = 24) -> "timezone.datetime":
+    """A moment `hours` from now, on a whole minute (as clients send them)."""
+    return (timezone.now() + timedelta(hours=hours)).replace(second=0, microsecond=0)
+
+
+class BookingFactory(factory.django.DjangoModelFactory):
+    """Non-overlapping by default: each booking gets its own two-hour slot."""
+
+    class Meta:
+        model = Booking
+
+    user = factory.SubFactory(UserFactory)
+    service = factory.SubFactory(ServiceFactory)
+    start_time = factory.Sequence(lambda n: future(24 + 2 * n))
+    end_time = factory.LazyAttribute(lambda b: b.start_time + timedelta(hours=1))

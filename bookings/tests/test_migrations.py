@@ -1,0 +1,61 @@
+"""The exclusion constraint's migration runs forward, backward to zero, and forward again."""
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from bookings.models import OVERLAP_CONSTRAINT
+from bookit.db.operations import AddExclusionConstraint
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def constraint_definition():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = %s", [OVERLAP_CONSTRAINT])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def migrate(*targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(list(targets))
+
+
+def test_forward_backward_forward():
+    assert "EXCLUDE USING gist" in constraint_definition()
+    try:
+        migrate(("reviews", None), ("bookings", "0001_initial"))
+        assert constraint_definition() is None
+        migrate(("bookings", None))
+        migrate(("bookings", "0002_no_overlap_constraint"))
+        definition = constraint_definition()
+        assert "service_id WITH =" in definition
+        assert "tstzrange(start_time, end_time, '[)'::text) WITH &&" in definition
+        assert "WHERE (((status)::text <> 'cancelled'::text))" in definition
+    finally:
+        call_command("migrate", verbosity=0)
+    assert constraint_definition() is not None
+
+
+def test_operation_sql_and_state():
+    operation = AddExclusionConstraint(
+        model_name="thing", table="app_thing", name="no_clash", expressions=[("room_id", "="), ("period", "&&")]
+    )
+    assert operation.sql[0] == "CREATE EXTENSION IF NOT EXISTS btree_gist"
+    assert operation.sql[1] == (
+        'ALTER TABLE "app_thing" ADD CONSTRAINT "no_clash" EXCLUDE USING gist (room_id WITH =, period WITH &&)'
+    )
+    assert operation.reverse_sql == ['ALTER TABLE "app_thing" DROP CONSTRAINT IF EXISTS "no_clash"']
+    name, args, kwargs = operation.deconstruct()
+    assert name == "bookit.db.operations.AddExclusionConstraint"
+    assert AddExclusionConstraint(*args, **kwargs).sql == operation.sql
+
+
+def test_sqlmigrate_shows_the_sql(capsys):
+    call_command("sqlmigrate", "bookings", "0002")
+    out = capsys.readouterr().out
+    assert "EXCLUDE USING gist (service_id WITH =, tstzrange(start_time, end_time, '[)') WITH &&)" in out
+    assert "WHERE (status <> 'cancelled')" in out

@@ -1,0 +1,82 @@
+from django.db import transaction
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from bookings import selectors, services
+from bookings.filters import BookingFilter
+from bookings.models import Booking
+from bookings.serializers import (
+    BookingCreateSerializer,
+    BookingSerializer,
+    BookingStatusSerializer,
+    BookingUpdateSerializer,
+)
+from bookit.api.errors import ErrorSerializer
+from bookit.api.permissions import IsAdmin
+
+CONFLICT = {409: ErrorSerializer}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your bookings (admins: everyone's), ordered by start time"),
+    retrieve=extend_schema(summary="One booking (owner or admin; 404 for anyone else)"),
+    create=extend_schema(
+        summary="Book a service", request=BookingCreateSerializer, responses={201: BookingSerializer, **CONFLICT}
+    ),
+    partial_update=extend_schema(
+        summary="Reschedule, edit notes, or cancel",
+        request=BookingUpdateSerializer,
+        responses={200: BookingSerializer, **CONFLICT},
+    ),
+    destroy=extend_schema(summary="Delete a booking", responses={204: None, **CONFLICT}),
+)
+class BookingViewSet(viewsets.ModelViewSet):
+    serializer_class = BookingSerializer
+    filterset_class = BookingFilter
+    permission_classes = [IsAuthenticated]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.booking_list(user=self.request.user)
+
+    def create(self, request):
+        data = BookingCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        booking = services.booking_create(user=request.user, **data.validated_data)
+        return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        booking = self.get_object()
+        data = BookingUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        cancel = changes.pop("status", None) == Booking.Status.CANCELLED
+        reason = changes.pop("cancellation_reason", "")
+        with transaction.atomic():  # notes and cancellation land together or not at all
+            if changes:
+                booking = services.booking_update(booking=booking, **changes)
+            if cancel:
+                booking = services.booking_cancel(booking=booking, reason=reason)
+        return Response(BookingSerializer(booking).data)
+
+    def destroy(self, request, pk=None):
+        services.booking_delete(booking=self.get_object(), by_staff=request.user.is_staff)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Move a booking along the status workflow (admin)",
+        request=BookingStatusSerializer,
+        responses={200: BookingSerializer, **CONFLICT},
+    )
+    @action(detail=True, methods=["patch"], url_path="status", permission_classes=[IsAdmin])
+    def set_status(self, request, pk=None):
+        booking = self.get_object()
+        data = BookingStatusSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        booking = services.booking_set_status(
+            booking=booking, status=data.validated_data["status"], reason=data.validated_data["cancellation_reason"]
+        )
+        return Response(BookingSerializer(booking).data)

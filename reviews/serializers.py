@@ -1,0 +1,25 @@
+from rest_framework import serializers
+
+from reviews.models import Review
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    booking_id = serializers.IntegerField(read_only=True)
+    service_id = serializers.IntegerField(read_only=True)
+    reviewer_name = serializers.CharField(source="user.full_name", read_only=True, help_text="Never the email.")
+
+    class Meta:
+        model = Review
+        fields = ["id", "booking_id", "service_id", "reviewer_name", "rating", "comment", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class ReviewCreateSerializer(serializers.Serializer):
+    booking_id = serializers.IntegerField(min_value=1)
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+
+
+class ReviewUpdateSerializer(serializers.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5, required=False)
+    comment = serializers.CharField(max_length=5000, allow_blank=True, required=False)

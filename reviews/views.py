@@ -1,0 +1,57 @@
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+
+from bookit.api.errors import ErrorSerializer
+from catalog import selectors as catalog_selectors
+from reviews import selectors, services
+from reviews.serializers import ReviewCreateSerializer, ReviewSerializer, ReviewUpdateSerializer
+
+
+@extend_schema_view(
+    create=extend_schema(
+        summary="Review one of your completed bookings",
+        request=ReviewCreateSerializer,
+        responses={201: ReviewSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+    ),
+    partial_update=extend_schema(summary="Change your review", request=ReviewUpdateSerializer),
+    destroy=extend_schema(summary="Delete a review (author or admin)"),
+)
+class ReviewViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    serializer_class = ReviewSerializer
+    permission_classes = [IsAuthenticated]
+    http_method_names = ["post", "patch", "delete", "options"]
+
+    def get_queryset(self):
+        return selectors.review_list_editable(user=self.request.user)
+
+    def create(self, request):
+        data = ReviewCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        review = services.review_create(user=request.user, **data.validated_data)
+        return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        review = self.get_object()
+        if review.user_id != request.user.pk:  # staff may delete others' reviews, never rewrite them
+            raise PermissionDenied("Only the author can change a review.")
+        data = ReviewUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(ReviewSerializer(services.review_update(review=review, **data.validated_data)).data)
+
+    def perform_destroy(self, instance):
+        services.review_delete(review=instance)
+
+
+@extend_schema(summary="Reviews of a service, newest first", auth=[{}, {"jwtAuth": []}])
+class ServiceReviewList(generics.ListAPIView):
+    serializer_class = ReviewSerializer
+    permission_classes = [AllowAny]
+
+    def get_queryset(self):
+        service = generics.get_object_or_404(
+            catalog_selectors.service_list(user=self.request.user), pk=self.kwargs["service_id"]
+        )
+        return selectors.review_list_for_service(service_id=service.pk)
