@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test install lint migrate db-stop clean
+.PHONY: run test fuzz install lint migrate db-stop clean
 
 run: install migrate
 	@$(MANAGE) seed_demo
@@ -20,6 +20,10 @@ run: install migrate
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Longer schema-driven fuzzing than the CI run (FUZZ_MAX_EXAMPLES per operation).
+fuzz: install
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-150} $(BIN)/pytest -m fuzz $(PYTEST_ARGS)
 
 install: $(VENV)/.installed
 

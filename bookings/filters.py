@@ -6,13 +6,14 @@ from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError
 
 from bookings.models import Booking, TsTzRange
+from bookit.api.fields import NAIVE_MESSAGE, RANGE_MESSAGE, as_utc
 
 
 class AwareIsoDateTimeField(IsoDateTimeField):
     """ISO 8601 with a UTC offset only; like the request bodies, a naive time is an error."""
 
     input_formats = [IsoDateTimeField.ISO_8601]
-    default_error_messages = {"naive": "Include a UTC offset, e.g. 2030-01-01T10:00:00Z."}
+    default_error_messages = {"naive": NAIVE_MESSAGE, "range": RANGE_MESSAGE}
 
     def to_python(self, value):
         try:
@@ -21,7 +22,11 @@ class AwareIsoDateTimeField(IsoDateTimeField):
             parsed = None  # well-formed but impossible (month 13): the parent reports it
         if parsed is not None and parsed.tzinfo is None:
             raise FormValidationError(self.error_messages["naive"], code="naive")
-        return super().to_python(value)
+        value = super().to_python(value)
+        try:
+            return as_utc(value) if value is not None else None
+        except OverflowError as exc:
+            raise FormValidationError(self.error_messages["range"], code="range") from exc
 
 
 class AwareIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -41,12 +46,7 @@ class BookingFilter(django_filters.FilterSet):
         model = Booking
         fields = ["status", "service", "user"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # `from` is a Python keyword: declare as from_, expose as `from`.
-        self.filters["from"] = self.filters.pop("from_")
-
-    def noop(self, queryset, name, value):
+    def noop(self, queryset, name, value):  # applied together in filter_queryset
         return queryset
 
     def filter_queryset(self, queryset):
@@ -58,3 +58,7 @@ class BookingFilter(django_filters.FilterSet):
             raise ValidationError({"to": ["`to` must be after `from`."]})
         window = DateTimeTZRange(start, end, "[)")  # a missing bound is open
         return queryset.alias(period=TsTzRange("start_time", "end_time")).filter(period__overlap=window)
+
+
+# `from` is a Python keyword: declared as `from_`, exposed (and documented) as `from`.
+BookingFilter.base_filters["from"] = BookingFilter.base_filters.pop("from_")

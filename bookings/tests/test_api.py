@@ -36,6 +36,11 @@ class TestCreate:
         assert body["end_time"] == iso(start + timedelta(hours=1))
         assert (body["status"], body["user_id"], body["service_id"]) == ("pending", user.id, service.id)
 
+    def test_unusual_offsets_are_accepted_and_stored_in_utc(self, user_client, service):
+        response = user_client.post("/bookings", {"service_id": service.id, "start_time": "2031-01-01T17:06:00+17:06"})
+        assert response.status_code == 201
+        assert response.json()["start_time"] == "2031-01-01T00:00:00Z"
+
     def test_offset_times_are_returned_in_utc(self, user_client, service):
         start = future()
         local = start.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Paris")).isoformat()
@@ -72,6 +77,7 @@ class TestCreate:
             ({"service_id": "SERVICE", "start_time": "yesterday"}, "start_time"),
             ({"service_id": "SERVICE", "start_time": "2030-13-45T10:00:00Z"}, "start_time"),
             ({"service_id": "SERVICE", "start_time": None}, "start_time"),
+            ({"service_id": "SERVICE", "start_time": "0001-01-01T00:30:00+01:00"}, "start_time"),
             ({"service_id": [1], "start_time": "2030-01-01T10:00:00Z"}, "service_id"),
             ({"service_id": "SERVICE", "start_time": "2001-01-01T10:00:00Z"}, "start_time"),
             (

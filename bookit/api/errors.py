@@ -11,7 +11,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -111,6 +111,12 @@ def exception_handler(exc: Exception, context: dict) -> Response:
             status=503,
             headers={"Retry-After": "5"},
         )
+
+    if isinstance(exc, DataError):
+        # A value the validators let through but PostgreSQL refuses: still the client's input.
+        set_rollback()
+        logger.warning("database rejected a value: %s", exc)
+        return Response(error_body(400, "invalid", "A value in the request is out of range."), status=400)
 
     if isinstance(exc, DatabaseError):
         set_rollback()

@@ -1,15 +1,29 @@
+from datetime import UTC
+
 from django.utils import timezone
 from rest_framework import serializers
+
+NAIVE_MESSAGE = "Include a UTC offset, e.g. 2030-01-01T10:00:00Z; times without one are ambiguous."
+RANGE_MESSAGE = "This time is out of range once converted to UTC."
+
+
+def as_utc(value):
+    """The same instant in UTC; PostgreSQL rejects unusual offsets such as +17:06.
+
+    Raises OverflowError when the instant falls outside year 1..9999 in UTC.
+    """
+    return value.astimezone(UTC)
 
 
 class AwareDateTimeField(serializers.DateTimeField):
     """ISO 8601 with a UTC offset (``Z`` or ``+02:00``); a time without one is rejected, never guessed."""
 
-    default_error_messages = {
-        "naive": "Include a UTC offset, e.g. 2030-01-01T10:00:00Z; times without one are ambiguous.",
-    }
+    default_error_messages = {"naive": NAIVE_MESSAGE, "range": RANGE_MESSAGE}
 
     def enforce_timezone(self, value):
         if timezone.is_naive(value):
             self.fail("naive")
-        return super().enforce_timezone(value)
+        try:
+            return as_utc(value)
+        except OverflowError:
+            self.fail("range")

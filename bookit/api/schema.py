@@ -13,7 +13,8 @@ class AutoSchema(openapi.AutoSchema):
 
     400 when it reads a body or query filters, 401 always (a bad token is
     rejected everywhere), 403 when it needs more than a login, 404 when the path
-    names an object, 415 when it reads a body. Operation-specific ones (409) are
+    names an object or the list is paginated (`?page=` past the end), 415 when
+    it reads a body. Operation-specific ones (409) are
     declared on the view with ``extend_schema``.
     """
 
@@ -24,7 +25,7 @@ class AutoSchema(openapi.AutoSchema):
             statuses.append("400")
         if any(not isinstance(p, _SIMPLE_PERMISSIONS) for p in self.view.get_permissions()):
             statuses.append("403")
-        if "{" in self.path:
+        if "{" in self.path or self._is_list_view():  # a list's page past the end is a 404 too
             statuses.append("404")
         if has_body:
             statuses.append("415")
