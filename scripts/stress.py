@@ -1,0 +1,225 @@
+#!/usr/bin/env python
+"""Race stress: many clients fight over a few overlapping slots through a real gunicorn.
+
+    make stress                       # 1,200 attempts from 64 clients
+    .venv/bin/python scripts/stress.py --attempts 300 --clients 32   # the CI size
+
+It creates its own database (``bookit_stress``, on DATABASE_URL's server or the
+embedded one), serves BookIt under gunicorn with several workers, and fires
+booking attempts at a handful of overlapping slots, mixed with reschedules and
+cancellations of the bookings won. Then it checks the database directly:
+
+* zero overlapping non-cancelled bookings per service;
+* the number of 201s equals the rows created;
+* every other answer to a booking attempt is a 409, every other answer to a
+  reschedule or cancellation a 200 or 409;
+* zero 5xx.
+
+It prints those counts and exits non-zero on any violation.
+"""
+
+import argparse
+import collections
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "bookit_stress"
+SERVER_ENV = {"DATABASE_NAME": DB_NAME, "APP_ENV": "dev", "APP_DEBUG": "false", "THROTTLE_ENABLED": "false"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def setup_database(clients: int, services: int):
+    """Fresh database, migrated, with `clients` users and `services` services; returns (tokens, service ids)."""
+    os.environ.update(SERVER_ENV)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bookit.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    with connection._nodb_cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{DB_NAME}"')
+    call_command("migrate", verbosity=0)
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from accounts.models import User
+    from catalog.models import Service
+
+    users = User.objects.bulk_create(
+        [User(email=f"stress{i}@example.com", full_name=f"Stress {i}") for i in range(clients)]
+    )
+    service_ids = [
+        Service.objects.create(name=f"Stress room {i}", price=10, duration_minutes=60).id for i in range(services)
+    ]
+    return [str(AccessToken.for_user(user)) for user in users], service_ids
+
+
+def start_server(port: int, workers: int) -> subprocess.Popen:
+    log = open(ROOT / ".data" / "stress-gunicorn.log", "w")  # noqa: SIM115 - lives as long as the server
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "bookit.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--access-logfile",
+            "-",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **SERVER_ENV},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    sys.exit("stress: gunicorn did not start; see .data/stress-gunicorn.log")
+
+
+def call(method: str, url: str, token: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, {}
+    except OSError:
+        return 599, {}  # connection failure: counted as a server error
+
+
+def run(args) -> int:
+    tokens, service_ids = setup_database(args.clients, args.services)
+    port = free_port()
+    server = start_server(port, args.workers)
+    base_url = f"http://127.0.0.1:{port}"
+    # A handful of one-hour slots per service, 20 minutes apart: each overlaps its neighbours.
+    origin = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    slots = [origin + timedelta(minutes=20 * k) for k in range(args.slots)]
+
+    answers = collections.defaultdict(collections.Counter)  # action -> status -> count
+    won = collections.defaultdict(list)  # client -> booking ids it created
+    lock = threading.Lock()
+    rng = random.Random(args.seed)
+    plan = [(i % args.clients, rng.random(), rng.choice(service_ids), rng.choice(slots)) for i in range(args.attempts)]
+
+    def task(step):
+        client, dice, service_id, slot = step
+        token = tokens[client]
+        with lock:
+            mine = list(won[client])
+        if mine and dice < 0.15:
+            action, booking_id = "cancel", rng.choice(mine)
+            status, _ = call("PATCH", f"{base_url}/bookings/{booking_id}", token, {"status": "cancelled"})
+        elif mine and dice < 0.35:
+            action, booking_id = "reschedule", rng.choice(mine)
+            status, _ = call(
+                "PATCH",
+                f"{base_url}/bookings/{booking_id}",
+                token,
+                {"start_time": slot.isoformat().replace("+00:00", "Z")},
+            )
+        else:
+            action = "create"
+            status, body = call(
+                "POST",
+                f"{base_url}/bookings",
+                token,
+                {"service_id": service_id, "start_time": slot.isoformat().replace("+00:00", "Z")},
+            )
+            if status == 201:
+                with lock:
+                    won[client].append(body["id"])
+        with lock:
+            answers[action][status] += 1
+
+    started = time.monotonic()
+    try:
+        with ThreadPoolExecutor(max_workers=args.clients) as pool:
+            list(pool.map(task, plan))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    elapsed = time.monotonic() - started
+
+    from bookings.models import Booking
+    from bookings.selectors import overlapping_pairs
+
+    rows = Booking.objects.count()
+    overlaps = overlapping_pairs()
+    server_errors = sum(n for counter in answers.values() for status, n in counter.items() if status >= 500)
+    violations = []
+    if overlaps:
+        violations.append(f"{len(overlaps)} overlapping pairs, e.g. {overlaps[:3]}")
+    if answers["create"][201] != rows:
+        violations.append(f"{answers['create'][201]} bookings answered 201 but {rows} rows exist")
+    if set(answers["create"]) - {201, 409}:
+        violations.append(f"booking attempts answered {dict(answers['create'])}; expected only 201 and 409")
+    for action in ("reschedule", "cancel"):
+        if set(answers[action]) - {200, 409}:
+            violations.append(f"{action} answered {dict(answers[action])}; expected only 200 and 409")
+    if server_errors:
+        violations.append(f"{server_errors} server errors")
+
+    print(
+        f"stress: {args.attempts} requests from {args.clients} clients, {args.workers} gunicorn workers, "
+        f"{len(service_ids)} services x {len(slots)} overlapping slots, {elapsed:.1f} s "
+        f"({args.attempts / elapsed:.0f} req/s)"
+    )
+    for action in ("create", "reschedule", "cancel"):
+        counts = ", ".join(f"{status}: {n}" for status, n in sorted(answers[action].items())) or "none"
+        print(f"  {action:<10} {counts}")
+    print(f"  rows created: {rows}; non-cancelled overlapping pairs: {len(overlaps)}; 5xx: {server_errors}")
+    for violation in violations:
+        print(f"VIOLATION: {violation}")
+    print("stress: OK" if not violations else "stress: FAILED")
+    return 1 if violations else 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--attempts", type=int, default=1200, help="requests to fire (default 1200)")
+    parser.add_argument("--clients", type=int, default=64, help="concurrent clients (default 64)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    parser.add_argument("--services", type=int, default=3, help="services to fight over (default 3)")
+    parser.add_argument("--slots", type=int, default=8, help="overlapping slots per service (default 8)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed for a repeatable plan")
+    sys.exit(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
