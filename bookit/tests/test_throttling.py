@@ -1,7 +1,12 @@
 """Throttling: per IP and per email on login, per IP on register, general rates; Redis, and Redis down."""
 
+import json
+import os
 import socket
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 import redis
@@ -13,6 +18,7 @@ from bookit.api.throttling import throttle_cache
 pytestmark = pytest.mark.django_db
 
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -154,3 +160,30 @@ class TestRedis:
         warnings = [r for r in caplog.records if r.name == "bookit.throttling"]
         assert len(warnings) == 1  # once per outage, not per request
         assert "counting in local memory" in warnings[0].getMessage()
+
+
+def test_rates_and_switch_come_from_the_environment():
+    """Outside tests (here APP_ENV=dev) every rate and THROTTLE_ENABLED are read from the environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THROTTLE_") and k != "PYTEST_VERSION"}
+    env.update(APP_ENV="dev", DATABASE_URL="postgres://nobody@127.0.0.1:1/none")
+    show = "from django.conf import settings as s; print(json.dumps([s.THROTTLE_ENABLED, s.THROTTLE_RATES]))"
+    command = [sys.executable, "manage.py", "shell", "--no-imports", "-c", f"import json; {show}"]
+
+    def settings_with(**overrides):
+        result = subprocess.run(command, cwd=REPO, env={**env, **overrides}, capture_output=True, text=True, check=True)
+        return json.loads(result.stdout.splitlines()[-1])
+
+    assert settings_with() == [
+        True,
+        {"anon": "120/min", "user": "600/min", "login": "20/min", "login_email": "5/min", "register": "10/hour"},
+    ]
+    enabled, rates = settings_with(
+        THROTTLE_ENABLED="false",
+        THROTTLE_ANON_RATE="1/second",
+        THROTTLE_USER_RATE="2/min",
+        THROTTLE_LOGIN_RATE="3/hour",
+        THROTTLE_LOGIN_EMAIL_RATE="4/day",
+        THROTTLE_REGISTER_RATE="5/min",
+    )
+    assert enabled is False
+    assert rates == dict(anon="1/second", user="2/min", login="3/hour", login_email="4/day", register="5/min")
