@@ -11,6 +11,7 @@ the repository root when one exists (see ``.env.example`` for the full list).
   missing ``DATABASE_URL`` stops start-up with one line naming the variable.
 """
 
+import logging
 import os
 import sys
 import warnings
@@ -305,6 +306,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # One JSON object per line on stdout (bookit/logging.py), for BookIt's and
 # Django's loggers; gunicorn.conf.py sends gunicorn's through the same formatter.
 # Everything propagates to the root handler; Django's own handlers are removed.
+# Python warnings become log records too (logger "py.warnings"), so stdout stays JSON.
+logging.captureWarnings(True)
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOGGING = {
     "version": 1,
