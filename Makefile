@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test fuzz stress install lint migrate db-stop clean
+.PHONY: run serve test fuzz stress install lint migrate db-stop clean
 
 run: install migrate
 	@$(MANAGE) seed_demo
@@ -17,6 +17,14 @@ run: install migrate
 	@echo "Admin        http://127.0.0.1:8000/admin/"
 	@echo ""
 	$(MANAGE) runserver 127.0.0.1:8000
+
+# Production-style: gunicorn (gunicorn.conf.py), debug off, static files collected;
+# same database rules as `make run` (embedded PostgreSQL unless DATABASE_URL is set).
+serve: export APP_DEBUG = false
+serve: install migrate
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	@echo "BookIt under gunicorn on http://$${GUNICORN_BIND:-127.0.0.1:8000}/ (JSON logs on stdout)"
+	$(BIN)/gunicorn -c gunicorn.conf.py bookit.wsgi
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

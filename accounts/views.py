@@ -8,6 +8,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import serializers, services
+from bookit.api import throttling
 from bookit.errors import DomainError
 
 AUTH_TAG = ["auth"]
@@ -18,6 +19,7 @@ class RegisterView(GenericAPIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    throttle_classes = [throttling.RegisterThrottle]
     serializer_class = serializers.RegisterSerializer
 
     @extend_schema(responses={201: serializers.UserSerializer}, tags=AUTH_TAG, auth=[])
@@ -33,6 +35,7 @@ class LoginView(TokenObtainPairView):
 
     serializer_class = serializers.LoginSerializer
     authentication_classes: list = []
+    throttle_classes = [throttling.LoginThrottle, throttling.LoginEmailThrottle]
 
     @extend_schema(tags=AUTH_TAG, auth=[])
     def post(self, request, *args, **kwargs):

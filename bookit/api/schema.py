@@ -13,8 +13,9 @@ class AutoSchema(openapi.AutoSchema):
 
     400 when it reads a body or query filters, 401 always (a bad token is
     rejected everywhere), 403 when it needs more than a login, 404 when the path
-    names an object or the list is paginated (`?page=` past the end), 415 when
-    it reads a body. Operation-specific ones (409) are
+    names an object or the list is paginated (`?page=` past the end), 413 and 415
+    when it reads a body, 429 when it is throttled,
+    503 always (the database is down). Operation-specific ones (409) are
     declared on the view with ``extend_schema``.
     """
 
@@ -28,7 +29,10 @@ class AutoSchema(openapi.AutoSchema):
         if "{" in self.path or self._is_list_view():  # a list's page past the end is a 404 too
             statuses.append("404")
         if has_body:
-            statuses.append("415")
+            statuses += ["413", "415"]
+        if self.view.get_throttles():
+            statuses.append("429")
+        statuses.append("503")
         return statuses
 
     def _get_response_bodies(self, direction="response"):

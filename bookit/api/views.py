@@ -2,7 +2,7 @@ from django.db import connection
 from django.db.utils import DatabaseError
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -20,6 +20,7 @@ HealthSerializer = inline_serializer(
 @api_view(["GET"])
 @authentication_classes([])
 @permission_classes([AllowAny])
+@throttle_classes([])  # probes from load balancers and Docker must never be throttled
 def health(request):
     """Liveness and database reachability: 200 when the database answers, 503 otherwise."""
     try:

@@ -1,0 +1,63 @@
+"""JSON log lines: one object per line on stdout, for BookIt, Django and gunicorn alike.
+
+    {"time": "2026-11-01T09:30:00.123Z", "level": "INFO", "logger": "bookit.access",
+     "message": "GET /services 200", "request_id": "4f0c...", "method": "GET", "path": "/services",
+     "status": 200, "duration_ms": 3.1, "user_id": 7}
+
+Every line written while a request is being handled carries its ``request_id``
+(set by ``bookit.middleware.RequestLogMiddleware``), so an error's traceback can
+be found from the request id a client reports. Only stdlib imports: gunicorn's
+master process loads this module before Django is configured.
+"""
+
+import contextvars
+import json
+import logging
+from datetime import UTC, datetime
+
+# The id of the request this thread is handling, or None outside a request.
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+# Attributes every LogRecord has; anything else on a record came from `extra=`.
+_RECORD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one line of JSON with its scalar ``extra`` fields.
+
+    Objects passed as extras (Django puts the whole ``request`` there) are left
+    out: they are not JSON, and a request carries headers with tokens.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")[:-6] + "Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if (request_id := request_id_var.get()) is not None:
+            line["request_id"] = request_id
+        for key, value in vars(record).items():
+            if key not in _RECORD_ATTRS and isinstance(value, _JSON_SCALARS):
+                line[key] = value
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        elif record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(line, default=str)
+
+
+class DropResponseEchoes(logging.Filter):
+    """Drops Django's "Not Found: /x" / "Internal Server Error: /x" lines that only repeat a status.
+
+    ``RequestLogMiddleware`` already writes one access line per request, and the
+    API's exception handler logs unhandled errors with their traceback; Django
+    would log each of those responses a second time (``django.request``, and
+    ``django.server`` under runserver). Records with a traceback (an exception
+    that escaped a non-API view) are kept: that is their only log line.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (hasattr(record, "status_code") and not record.exc_info)

@@ -1,0 +1,103 @@
+"""Middleware for every response: request ids and access lines, security headers, body size limit."""
+
+import logging
+import re
+import time
+import uuid
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.utils.functional import SimpleLazyObject, empty
+
+from bookit.api.errors import error_body
+from bookit.logging import request_id_var
+
+access_logger = logging.getLogger("bookit.access")
+
+# What a client or proxy may send as X-Request-ID; anything else is replaced,
+# so a log line can never be forged or bloated through the header.
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+class RequestLogMiddleware:
+    """Gives each request an id and writes one JSON access line when it is answered.
+
+    The id is the client's ``X-Request-ID`` when it is valid (1-128 characters
+    of ``A-Z a-z 0-9 . _ -``), a new uuid4 otherwise; it is returned in the
+    ``X-Request-ID`` response header and attached to every log line of the
+    request. The access line has the method, the path (without the query
+    string, which may hold secrets), status, duration and user id; never
+    headers, bodies, tokens or emails.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request.request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request.request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request.request_id
+            access_logger.log(
+                logging.ERROR if response.status_code >= 500 else logging.INFO,
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "user_id": _user_id(request),
+                },
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
+
+
+def _user_id(request) -> int | None:
+    """The authenticated user's id, without a database query for a session nobody looked at."""
+    user = getattr(request, "user", None)
+    if user is None or (isinstance(user, SimpleLazyObject) and user._wrapped is empty):
+        return None
+    return user.pk if user.is_authenticated else None
+
+
+class ContentSecurityPolicyMiddleware:
+    """Adds ``settings.CONTENT_SECURITY_POLICY`` to every response (Django 5.2 has no CSP of its own)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 in the API's error shape when the declared body exceeds ``DATA_UPLOAD_MAX_MEMORY_SIZE``.
+
+    Django only enforces that limit when something reads ``request.body`` or
+    ``request.POST``; DRF's parsers read the stream directly, so without this a
+    JSON body of any size would be read into memory.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit is not None and length > limit:
+            detail = f"The request body is larger than the limit of {limit} bytes."
+            return JsonResponse(error_body(413, "request_too_large", detail), status=413)
+        return self.get_response(request)

@@ -1,0 +1,189 @@
+"""Throttling: per IP and per email on login, per IP on register, general rates; Redis, and Redis down."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+from django.core.cache import caches
+
+from accounts.tests.factories import PASSWORD, UserFactory
+from bookit.api.throttling import throttle_cache
+
+pytestmark = pytest.mark.django_db
+
+LOCAL_REDIS = "redis://127.0.0.1:6379/0"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters(settings):
+    """Each test starts with empty counters, Redis not marked down, and the given low rates only."""
+    settings.THROTTLE_ENABLED = True
+    settings.THROTTLE_RATES = dict.fromkeys(settings.THROTTLE_RATES, "1000/min")
+    caches["throttle"].clear()
+    throttle_cache.fallback.clear()
+    throttle_cache.down_until = 0.0
+    yield
+    throttle_cache.down_until = 0.0
+
+
+def login(client, email, ip="10.0.0.1", password="wrong-password"):  # noqa: S107
+    return client.post("/auth/login", {"email": email, "password": password}, REMOTE_ADDR=ip)
+
+
+def register(client, n, ip="10.0.0.1"):
+    return client.post("/auth/register", {"email": f"new{n}@example.com", "password": PASSWORD}, REMOTE_ADDR=ip)
+
+
+def assert_throttled(response, window=60):
+    assert response.status_code == 429
+    body = response.json()
+    assert set(body) == {"status", "code", "detail", "errors"}
+    assert body["status"] == 429 and body["code"] == "throttled"
+    assert 1 <= int(response["Retry-After"]) <= window
+
+
+class TestLogin:
+    def test_per_email_whatever_the_ip_and_letter_case(self, anon, settings):
+        settings.THROTTLE_RATES["login_email"] = "3/min"
+        user = UserFactory(email="target@example.com")
+        assert [
+            login(anon, e, ip).status_code for e, ip in [(user.email, "10.0.0.1"), ("TARGET@example.com", "10.0.0.2")]
+        ] == [401, 401]
+        assert login(anon, " target@EXAMPLE.com", "10.0.0.3", password=PASSWORD).status_code == 200
+        assert_throttled(login(anon, user.email, "10.0.0.4", password=PASSWORD))
+        assert login(anon, "someone-else@example.com", "10.0.0.4").status_code == 401
+
+    def test_per_ip_whatever_the_email(self, anon, settings):
+        settings.THROTTLE_RATES["login"] = "3/min"
+        assert [login(anon, f"u{n}@example.com").status_code for n in range(3)] == [401, 401, 401]
+        assert_throttled(login(anon, "u4@example.com"))
+        assert login(anon, "u4@example.com", ip="10.0.0.2").status_code == 401
+
+    def test_a_forged_forwarded_for_header_does_not_reset_the_ip_count(self, anon, settings):
+        settings.THROTTLE_RATES["login"] = "2/min"
+        for n in range(2):
+            login(anon, f"u{n}@example.com")
+        response = anon.post(
+            "/auth/login",
+            {"email": "u9@example.com", "password": "x"},
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR="203.0.113.77",
+        )
+        assert_throttled(response)
+
+
+def test_register_per_ip(anon, settings):
+    settings.THROTTLE_RATES["register"] = "2/hour"
+    assert [register(anon, n).status_code for n in range(2)] == [201, 201]
+    response = register(anon, 3)
+    assert_throttled(response, window=3600)
+    assert int(response["Retry-After"]) > 60  # an hourly window
+    assert register(anon, 4, ip="10.0.0.2").status_code == 201
+
+
+def test_general_rates_for_anonymous_callers_and_users(anon, user_client, other_client, settings):
+    settings.THROTTLE_RATES.update(anon="2/min", user="3/min")
+    assert [anon.get("/services").status_code for _ in range(2)] == [200, 200]
+    assert_throttled(anon.get("/services"))
+    assert [user_client.get("/services").status_code for _ in range(3)] == [200, 200, 200]
+    assert_throttled(user_client.get("/me"))
+    assert other_client.get("/me").status_code == 200  # per user, not per IP
+
+
+def test_health_is_never_throttled(anon, settings):
+    settings.THROTTLE_RATES["anon"] = "1/min"
+    assert {anon.get("/health").status_code for _ in range(5)} == {200}
+
+
+def test_throttle_enabled_false_switches_every_throttle_off(anon, settings):
+    settings.THROTTLE_ENABLED = False
+    settings.THROTTLE_RATES = dict.fromkeys(settings.THROTTLE_RATES, "1/hour")
+    assert {login(anon, "a@example.com").status_code for _ in range(4)} == {401}
+    assert [register(anon, n).status_code for n in range(3)] == [201, 201, 201]
+    assert {anon.get("/services").status_code for _ in range(4)} == {200}
+
+
+class TestRedis:
+    @pytest.fixture
+    def redis_cache(self, settings):
+        """The throttle cache on the machine's Redis, under a prefix of this test's own."""
+        prefix = f"bookit-test-prod-{uuid.uuid4().hex}"
+        settings.CACHES = {
+            **settings.CACHES,
+            "throttle": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": LOCAL_REDIS,
+                "KEY_PREFIX": prefix,
+                "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+            },
+        }
+        client = redis.Redis.from_url(LOCAL_REDIS)
+        yield client, prefix
+        for key in client.scan_iter(f"{prefix}:*"):
+            client.delete(key)
+
+    def test_counters_live_in_redis(self, anon, settings, redis_cache):
+        client, prefix = redis_cache
+        settings.THROTTLE_RATES["login_email"] = "2/min"
+        for ip in ("10.0.0.1", "10.0.0.2"):
+            assert login(anon, "shared@example.com", ip).status_code == 401
+        keys = {key.decode() for key in client.scan_iter(f"{prefix}:*")}
+        assert any("throttle_login_email_" in key for key in keys)
+        assert not any("shared@example.com" in key for key in keys)  # the email is hashed
+        # Another worker's memory knows nothing; Redis still says no.
+        throttle_cache.fallback.clear()
+        assert_throttled(login(anon, "shared@example.com", "10.0.0.3"))
+        assert throttle_cache.down_until == 0.0
+
+    def test_redis_down_falls_back_to_local_memory_and_keeps_serving(self, anon, settings, caplog):
+        with socket.socket() as sock:  # a port nothing listens on
+            sock.bind(("127.0.0.1", 0))
+            dead_port = sock.getsockname()[1]
+        settings.CACHES = {
+            **settings.CACHES,
+            "throttle": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": f"redis://127.0.0.1:{dead_port}/0",
+                "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+            },
+        }
+        settings.THROTTLE_RATES["anon"] = "3/min"
+        assert [anon.get("/services").status_code for _ in range(3)] == [200, 200, 200]
+        assert_throttled(anon.get("/services"))  # still counted, in this process's memory
+        warnings = [r for r in caplog.records if r.name == "bookit.throttling"]
+        assert len(warnings) == 1  # once per outage, not per request
+        assert "counting in local memory" in warnings[0].getMessage()
+
+
+def test_rates_and_switch_come_from_the_environment():
+    """Outside tests (here APP_ENV=dev) every rate and THROTTLE_ENABLED are read from the environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THROTTLE_") and k != "PYTEST_VERSION"}
+    env.update(APP_ENV="dev", DATABASE_URL="postgres://nobody@127.0.0.1:1/none")
+    show = "from django.conf import settings as s; print(json.dumps([s.THROTTLE_ENABLED, s.THROTTLE_RATES]))"
+    command = [sys.executable, "manage.py", "shell", "--no-imports", "-c", f"import json; {show}"]
+
+    def settings_with(**overrides):
+        result = subprocess.run(command, cwd=REPO, env={**env, **overrides}, capture_output=True, text=True, check=True)
+        return json.loads(result.stdout.splitlines()[-1])
+
+    assert settings_with() == [
+        True,
+        {"anon": "120/min", "user": "600/min", "login": "20/min", "login_email": "5/min", "register": "10/hour"},
+    ]
+    enabled, rates = settings_with(
+        THROTTLE_ENABLED="false",
+        THROTTLE_ANON_RATE="1/second",
+        THROTTLE_USER_RATE="2/min",
+        THROTTLE_LOGIN_RATE="3/hour",
+        THROTTLE_LOGIN_EMAIL_RATE="4/day",
+        THROTTLE_REGISTER_RATE="5/min",
+    )
+    assert enabled is False
+    assert rates == dict(anon="1/second", user="2/min", login="3/hour", login_email="4/day", register="5/min")
