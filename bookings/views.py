@@ -40,6 +40,8 @@ class BookingViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no real caller
+            return Booking.objects.none()
         return selectors.booking_list(user=self.request.user)
 
     def create(self, request):

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from bookit.api.errors import ErrorSerializer
 from catalog import selectors as catalog_selectors
 from reviews import selectors, services
+from reviews.models import Review
 from reviews.serializers import ReviewCreateSerializer, ReviewSerializer, ReviewUpdateSerializer
 
 
@@ -25,6 +26,8 @@ class ReviewViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.
     http_method_names = ["post", "patch", "delete", "options"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no real caller
+            return Review.objects.none()
         return selectors.review_list_editable(user=self.request.user)
 
     def create(self, request):
@@ -51,6 +54,8 @@ class ServiceReviewList(generics.ListAPIView):
     permission_classes = [AllowAny]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Review.objects.none()
         service = generics.get_object_or_404(
             catalog_selectors.service_list(user=self.request.user), pk=self.kwargs["service_id"]
         )
