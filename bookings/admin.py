@@ -17,10 +17,13 @@ then fail on save with a 500.
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.db.models import Q
 
+from accounts.models import User
 from bookings import services
 from bookings.models import Booking
 from bookit.errors import DomainError
+from catalog.models import Service
 
 Status = Booking.Status
 
@@ -94,6 +97,19 @@ class BookingAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user", "service")
     show_full_result_count = False  # one COUNT per page, not two, on a large table
     actions = ("confirm", "cancel", "complete")
+
+    def get_search_results(self, request, queryset, search_term):
+        """Each word matches a user's email or a service's name, as ``search_fields`` says.
+
+        The words are looked up in the small users and services tables first and
+        bookings are then filtered by id: the default join of every booking to
+        its user and service took seconds on a million bookings.
+        """
+        for word in search_term.split():
+            users = User.objects.filter(email__icontains=word)
+            services_named = Service.objects.filter(name__icontains=word)
+            queryset = queryset.filter(Q(user__in=users) | Q(service__in=services_named))
+        return queryset, False
 
     def get_fields(self, request, obj=None):
         if obj is None:  # a new booking starts pending
