@@ -73,6 +73,9 @@ class BookingAdminForm(forms.ModelForm):
                 notes=data["notes"],
             )
         booking = self.instance
+        cancelling = "status" in changed and data["status"] == Status.CANCELLED
+        if "cancellation_reason" in changed and not cancelling:
+            raise DomainError("A reason is given when cancelling.", field="cancellation_reason")
         times = {name: data[name] for name in ("start_time", "end_time") if name in changed}
         if times or "notes" in changed:
             notes = data["notes"] if "notes" in changed else None
@@ -81,8 +84,6 @@ class BookingAdminForm(forms.ModelForm):
             booking = services.booking_set_status(
                 booking=booking, status=data["status"], reason=data["cancellation_reason"]
             )
-        elif "cancellation_reason" in changed:
-            raise DomainError("A reason is given when cancelling.", field="cancellation_reason")
         return booking
 
 

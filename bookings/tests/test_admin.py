@@ -192,10 +192,13 @@ class TestChangeForm:
         booking.refresh_from_db()
         assert booking.notes == ""
 
-    def test_reason_without_cancelling_is_an_error(self, staff_client):
+    @pytest.mark.parametrize("status", ["pending", "confirmed"])
+    def test_reason_without_cancelling_is_an_error(self, staff_client, status):
         booking = BookingFactory()
-        errors = form_errors(staff_client.post(self.url(booking), change_data(booking, cancellation_reason="why")))
-        assert set(errors) == {"cancellation_reason"}
+        data = change_data(booking, status=status, cancellation_reason="why")
+        assert set(form_errors(staff_client.post(self.url(booking), data))) == {"cancellation_reason"}
+        booking.refresh_from_db()
+        assert (booking.status, booking.cancellation_reason) == (Status.PENDING, "")
 
     def test_final_booking_cannot_be_rescheduled(self, staff_client):
         booking = BookingFactory(status=Status.CANCELLED)
