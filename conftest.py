@@ -1,6 +1,7 @@
-"""Shared test fixtures: API clients for anonymous, user and admin callers."""
+"""Shared test fixtures: API clients for anonymous, user and admin callers, and a staff browser for the admin."""
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -48,3 +49,17 @@ def other_client(other_user):
 @pytest.fixture
 def admin_client(admin_user):
     return client_for(admin_user)
+
+
+@pytest.fixture
+def staff(db):
+    """A staff member with every admin permission, like the demo admin."""
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff_client(staff):
+    """Django's test client with a logged-in staff session: the admin site, not the API."""
+    client = Client()
+    client.force_login(staff)
+    return client

@@ -20,7 +20,13 @@ class UserChangeForm(BaseUserChangeForm):
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    """The email-based user: staff status is the API role."""
+    """The email-based user: staff status is the API role.
+
+    Django's auth forms do the work here: the add form asks for the password
+    twice and runs AUTH_PASSWORD_VALIDATORS, and model validation lower-cases
+    the email and checks the case-insensitive unique constraint, so the admin
+    keeps the same rules as registration through the API.
+    """
 
     form = UserChangeForm
     add_form = UserCreationForm
@@ -39,6 +45,6 @@ class UserAdmin(BaseUserAdmin):
         (None, {"classes": ("wide",), "fields": ("email", "full_name", "usable_password", "password1", "password2")}),
     )
 
-    @admin.display(description="role")
+    @admin.display(description="role", ordering="is_staff")
     def role(self, user):
         return user.role

@@ -1,5 +1,7 @@
 """Reads of bookings."""
 
+from datetime import datetime
+
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -34,3 +36,13 @@ def overlapping_pairs(*, service_id: int | None = None) -> list[tuple[int, int]]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [tuple(row) for row in cursor.fetchall()]
+
+
+def booking_list_ended_confirmed(*, now: datetime) -> QuerySet[Booking]:
+    """Confirmed bookings whose end has passed: ready to become completed."""
+    return Booking.objects.filter(status=Booking.Status.CONFIRMED, end_time__lte=now)
+
+
+def booking_list_expired_pending(*, now: datetime) -> QuerySet[Booking]:
+    """Pending bookings whose start has passed without a confirmation."""
+    return Booking.objects.filter(status=Booking.Status.PENDING, start_time__lte=now)

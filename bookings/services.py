@@ -10,9 +10,10 @@ violation (SQLSTATE 23P01) into a ``Conflict`` that names the taken slot.
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 
+from bookings import selectors
 from bookings.models import Booking
 from bookit.errors import Conflict, DomainError
 from catalog.models import Service
@@ -171,3 +172,41 @@ def booking_delete(*, booking: Booking, by_staff: bool) -> None:
         booking.delete()
     except ProtectedError as exc:
         raise Conflict("This booking has a review and cannot be deleted.", code="booking_has_review") from exc
+
+
+BATCH_SIZE = 5000
+EXPIRED_REASON = "Not confirmed before its start time."
+
+
+def _update_in_batches(bookings: QuerySet[Booking], **changes) -> int:
+    """UPDATE the rows of ``bookings`` a batch at a time, each batch its own transaction; returns the count.
+
+    Batches keep a large backlog from holding many row locks for long. The
+    UPDATE repeats the queryset's conditions, and PostgreSQL re-checks them on
+    a row another transaction changed meanwhile, so a booking cancelled in
+    between is left alone.
+    """
+    total = 0
+    while ids := list(bookings.order_by("pk").values_list("pk", flat=True)[:BATCH_SIZE]):
+        total += bookings.filter(pk__in=ids).update(**changes)
+    return total
+
+
+def bookings_complete_past(*, now: datetime | None = None) -> int:
+    """Confirmed bookings that have ended become completed (confirmed -> completed, only after end_time)."""
+    now = now or timezone.now()
+    return _update_in_batches(
+        selectors.booking_list_ended_confirmed(now=now), status=Status.COMPLETED, updated_at=timezone.now()
+    )
+
+
+def bookings_expire_pending(*, now: datetime | None = None, reason: str = EXPIRED_REASON) -> int:
+    """Pending bookings whose start has passed become cancelled with ``reason`` (pending -> cancelled)."""
+    now = now or timezone.now()
+    return _update_in_batches(
+        selectors.booking_list_expired_pending(now=now),
+        status=Status.CANCELLED,
+        cancelled_at=now,
+        cancellation_reason=reason,
+        updated_at=timezone.now(),
+    )

@@ -196,8 +196,10 @@ if not IS_PROD:
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
+        # Hashed and compressed except in tests; in debug, {% static %} gives plain names that
+        # the finders serve, and collectstatic always writes the manifest debug-off runs need.
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG or IS_TEST
+        if IS_TEST
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }

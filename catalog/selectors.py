@@ -1,7 +1,7 @@
 """Reads of the catalog."""
 
-from django.db.models import Avg, Count, QuerySet
-from django.db.models.functions import Round
+from django.db.models import Avg, Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Round
 
 from catalog.models import Service
 
@@ -20,3 +20,24 @@ def service_list(*, user) -> QuerySet[Service]:
     if not (user and user.is_staff):
         services = services.filter(is_active=True)
     return services
+
+
+def _per_service(relation: str, aggregate) -> Subquery:
+    """One aggregate over a reverse relation of Service, as a correlated subquery.
+
+    Two aggregates over two relations in one GROUP BY would join bookings x
+    reviews per service; a subquery per relation scans only its own rows, and
+    only for the rows the page shows. The related model is looked up by the
+    relation's name, so the catalog still imports nothing from above.
+    """
+    model = Service._meta.get_field(relation).related_model
+    rows = model.objects.filter(service=OuterRef("pk")).order_by().values("service")
+    return Subquery(rows.annotate(value=aggregate).values("value"))
+
+
+def service_list_with_stats() -> QuerySet[Service]:
+    """Every service with ``booking_count`` and ``average_rating`` (null without reviews), for staff screens."""
+    return Service.objects.annotate(
+        booking_count=Coalesce(_per_service("bookings", Count("pk")), 0),
+        average_rating=Round(_per_service("reviews", Avg("rating")), 2),
+    )

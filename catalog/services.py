@@ -1,7 +1,8 @@
 """Writes to the catalog. The API, the admin and the commands come through here."""
 
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, QuerySet
+from django.utils import timezone
 
 from bookit.errors import Conflict
 from catalog.models import Service
@@ -35,3 +36,11 @@ def service_delete(*, service: Service) -> None:
             "This service has bookings and cannot be deleted; deactivate it instead (is_active=false).",
             code="service_has_bookings",
         ) from exc
+
+
+def service_set_active(*, services: QuerySet[Service], is_active: bool) -> int:
+    """(De)activate many services in one UPDATE; returns how many changed.
+
+    An inactive service keeps its bookings and reviews but takes no new bookings.
+    """
+    return services.exclude(is_active=is_active).update(is_active=is_active, updated_at=timezone.now())

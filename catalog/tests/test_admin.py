@@ -1,0 +1,77 @@
+"""The service admin: catalog.services behind the forms and the bulk actions."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.messages import get_messages
+
+from catalog.models import Service
+from catalog.tests.factories import ServiceFactory
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = "/admin/catalog/service/"
+FORM = {"name": "Sauna", "description": "Finnish sauna", "price": "15.00", "duration_minutes": 30, "is_active": "on"}
+
+
+def listed(client, **params) -> list[str]:
+    return [service.name for service in client.get(CHANGELIST, params).context["cl"].result_list]
+
+
+def test_search_by_name_and_description(staff_client):
+    ServiceFactory(name="Sauna", description="Hot room")
+    ServiceFactory(name="Tennis court", description="Rackets available")
+    assert listed(staff_client, q="sauna") == ["Sauna"]
+    assert listed(staff_client, q="rackets") == ["Tennis court"]
+
+
+def test_filter_by_active(staff_client):
+    ServiceFactory(name="Open")
+    ServiceFactory(name="Closed", is_active=False)
+    assert listed(staff_client, is_active__exact="0") == ["Closed"]
+
+
+def test_add_and_change_through_the_form(staff_client):
+    assert staff_client.post(CHANGELIST + "add/", FORM).status_code == 302
+    service = Service.objects.get()
+    assert (service.name, service.price, service.duration_minutes) == ("Sauna", Decimal("15.00"), 30)
+    response = staff_client.post(f"{CHANGELIST}{service.pk}/change/", {**FORM, "price": "18.50"})
+    assert response.status_code == 302
+    service.refresh_from_db()
+    assert service.price == Decimal("18.50")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("duration_minutes", 0, "Duration must be between 1 and 1440 minutes."),
+        ("duration_minutes", 1441, "Duration must be between 1 and 1440 minutes."),
+        ("price", "-1", "Price cannot be negative."),
+    ],
+)
+def test_out_of_range_values_are_form_errors(staff_client, field, value, message):
+    # The database's check constraints, as model validation reports them (above the form).
+    response = staff_client.post(CHANGELIST + "add/", {**FORM, field: value})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"__all__": [message]}
+    assert not Service.objects.exists()
+
+
+def test_timestamps_are_read_only(staff_client):
+    form = staff_client.get(f"{CHANGELIST}{ServiceFactory().pk}/change/").context["adminform"].form
+    assert set(form.fields) == {"name", "description", "price", "duration_minutes", "is_active"}
+
+
+def test_bulk_deactivate_and_activate(staff_client):
+    first, second = ServiceFactory(), ServiceFactory(is_active=False)
+    selected = [first.pk, second.pk]
+    response = staff_client.post(CHANGELIST, {"action": "deactivate", "_selected_action": selected})
+    assert [m.message for m in get_messages(response.wsgi_request)] == ["1 service(s) deactivated."]
+    assert not Service.objects.filter(is_active=True).exists()
+    staff_client.post(CHANGELIST, {"action": "activate", "_selected_action": selected})
+    assert Service.objects.filter(is_active=True).count() == 2
+
+
+def test_delete_a_service_without_bookings(staff_client):
+    service = ServiceFactory()
+    assert staff_client.post(f"{CHANGELIST}{service.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not Service.objects.exists()
