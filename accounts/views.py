@@ -1,5 +1,6 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -35,11 +36,17 @@ class LoginView(TokenObtainPairView):
 
     serializer_class = serializers.LoginSerializer
     authentication_classes: list = []
-    throttle_classes = [throttling.LoginThrottle, throttling.LoginEmailThrottle]
+    throttle_classes = [throttling.LoginThrottle, throttling.LoginEmailThrottle, throttling.LoginFailureThrottle]
 
     @extend_schema(tags=AUTH_TAG, auth=[])
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            for throttle in self.get_throttles():
+                if isinstance(throttle, throttling.LoginFailureThrottle):
+                    throttle.record_failure(request, self)
+            raise
 
 
 class RefreshView(TokenRefreshView):

@@ -236,18 +236,18 @@ SIMPLE_JWT = {
 THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
 
 
-def _rate(name: str, default: str) -> str:
-    """A DRF rate ("10/min"). Tests get rates no test reaches, whatever the environment says;
-    the throttling tests set their own."""
-    return "100000/min" if IS_TEST else env.str(f"THROTTLE_{name.upper()}_RATE", default=default)
-
-
+DEFAULT_THROTTLE_RATES = {  # DRF rates ("10/min"); THROTTLE_<NAME>_RATE overrides each
+    "anon": "120/min",  # any endpoint, per client IP
+    "user": "600/min",  # any endpoint, per signed-in user
+    "login": "20/min",  # POST /auth/login, per client IP
+    "login_failures": "5/min",  # failed POST /auth/login, per client IP
+    "login_email": "5/min",  # POST /auth/login, per email address tried
+    "register": "10/hour",  # POST /auth/register, per client IP
+}
+# Tests get rates no test reaches, whatever the environment says; the throttling tests set their own.
 THROTTLE_RATES = {
-    "anon": _rate("anon", "120/min"),  # any endpoint, per client IP
-    "user": _rate("user", "600/min"),  # any endpoint, per signed-in user
-    "login": _rate("login", "20/min"),  # POST /auth/login, per client IP
-    "login_email": _rate("login_email", "5/min"),  # POST /auth/login, per email address tried
-    "register": _rate("register", "10/hour"),  # POST /auth/register, per client IP
+    name: "100000/min" if IS_TEST else env.str(f"THROTTLE_{name.upper()}_RATE", default=default)
+    for name, default in DEFAULT_THROTTLE_RATES.items()
 }
 
 SPECTACULAR_SETTINGS = {

@@ -100,6 +100,27 @@ class LoginThrottle(ClientIPThrottle):
     scope = "login"
 
 
+class LoginFailureThrottle(ClientIPThrottle):
+    """Failed logins per client IP: stops password guessing from one address early.
+
+    Only failures count (the view calls ``record_failure``), so people behind
+    one office IP who type their password right are never slowed by it.
+    """
+
+    scope = "login_failures"
+
+    def throttle_success(self):
+        return True  # asking does not count; a failure does
+
+    def record_failure(self, request, view) -> None:
+        if not settings.THROTTLE_ENABLED:
+            return
+        key = self.get_cache_key(request, view)
+        now = self.timer()
+        history = [moment for moment in self.cache.get(key, []) if moment > now - self.duration]
+        self.cache.set(key, [now, *history], self.duration)
+
+
 class RegisterThrottle(ClientIPThrottle):
     scope = "register"
 

@@ -66,6 +66,19 @@ class TestLogin:
         assert_throttled(login(anon, "u4@example.com"))
         assert login(anon, "u4@example.com", ip="10.0.0.2").status_code == 401
 
+    def test_brute_force_from_one_ip_hits_429_before_the_tenth_failure_with_default_rates(self, anon, settings):
+        settings.THROTTLE_RATES = dict(settings.DEFAULT_THROTTLE_RATES)
+        statuses = [login(anon, f"victim{n}@example.com").status_code for n in range(10)]
+        assert 429 in statuses[:9], statuses
+        assert set(statuses[: statuses.index(429)]) == {401}
+
+    def test_only_failures_count_against_the_failure_limit(self, anon, settings):
+        settings.THROTTLE_RATES["login_failures"] = "2/min"
+        users = UserFactory.create_batch(4)
+        assert [login(anon, u.email, password=PASSWORD).status_code for u in users] == [200] * 4
+        assert [login(anon, "x@example.com").status_code for _ in range(3)] == [401, 401, 429]
+        assert login(anon, users[0].email, ip="10.0.0.9", password=PASSWORD).status_code == 200
+
     def test_a_forged_forwarded_for_header_does_not_reset_the_ip_count(self, anon, settings):
         settings.THROTTLE_RATES["login"] = "2/min"
         for n in range(2):
@@ -175,7 +188,14 @@ def test_rates_and_switch_come_from_the_environment():
 
     assert settings_with() == [
         True,
-        {"anon": "120/min", "user": "600/min", "login": "20/min", "login_email": "5/min", "register": "10/hour"},
+        {
+            "anon": "120/min",
+            "user": "600/min",
+            "login": "20/min",
+            "login_failures": "5/min",
+            "login_email": "5/min",
+            "register": "10/hour",
+        },
     ]
     enabled, rates = settings_with(
         THROTTLE_ENABLED="false",
@@ -183,7 +203,10 @@ def test_rates_and_switch_come_from_the_environment():
         THROTTLE_USER_RATE="2/min",
         THROTTLE_LOGIN_RATE="3/hour",
         THROTTLE_LOGIN_EMAIL_RATE="4/day",
+        THROTTLE_LOGIN_FAILURES_RATE="6/hour",
         THROTTLE_REGISTER_RATE="5/min",
     )
     assert enabled is False
-    assert rates == dict(anon="1/second", user="2/min", login="3/hour", login_email="4/day", register="5/min")
+    assert rates == dict(
+        anon="1/second", user="2/min", login="3/hour", login_failures="6/hour", login_email="4/day", register="5/min"
+    )
