@@ -9,7 +9,7 @@ violation (SQLSTATE 23P01) into a ``Conflict`` that names the taken slot.
 
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 
@@ -19,6 +19,7 @@ from bookit.errors import Conflict, DomainError
 from catalog.models import Service
 
 EXCLUSION_VIOLATION = "23P01"
+DEADLOCK_DETECTED = "40P01"
 Status = Booking.Status
 
 
@@ -45,15 +46,27 @@ def _overlap_conflict(booking: Booking) -> Conflict:
     return Conflict(f"This service is already booked between {_fmt(start)} and {_fmt(end)}.", code="booking_conflict")
 
 
-def _save(booking: Booking) -> Booking:
-    try:
-        with transaction.atomic():  # a savepoint when called inside a transaction
-            booking.save()
-    except IntegrityError as exc:
-        if _is_overlap(exc):
-            raise _overlap_conflict(booking) from exc
-        raise
-    return booking
+def _save(booking: Booking, *, attempts: int = 3) -> Booking:
+    """Write in a savepoint; an overlap becomes a Conflict.
+
+    Two concurrent inserts of overlapping periods can each find the other's
+    uncommitted index entry and wait for each other; PostgreSQL then aborts one
+    with ``deadlock_detected``. Rolling back to the savepoint releases its locks,
+    and the retry sees the winner committed: a clean 409 instead of an error.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic():  # a savepoint when called inside a transaction
+                booking.save()
+            return booking
+        except IntegrityError as exc:
+            if _is_overlap(exc):
+                raise _overlap_conflict(booking) from exc
+            raise
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != DEADLOCK_DETECTED or attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _check_times(start_time: datetime, end_time: datetime, *, now: datetime) -> None:

@@ -227,3 +227,38 @@ def test_overlap_checker_finds_overlaps_when_the_constraint_is_gone():
         assert overlapping_pairs(service_id=booking.service_id) == [(booking.id, clash.id)]
         transaction.set_rollback(True)
     assert overlapping_pairs() == []
+
+
+class TestDeadlockRetry:
+    """PostgreSQL may abort one of two racing overlapping inserts with deadlock_detected; we retry it."""
+
+    @staticmethod
+    def inject_deadlocks(count: int) -> None:
+        # A real PostgreSQL error, raised by the database for the first `count` inserts.
+        # A sequence, because nextval() survives the savepoint rollback that follows the error.
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE SEQUENCE deadlock_budget; SELECT setval('deadlock_budget', 1, false)")
+            cursor.execute(f"""
+                CREATE FUNCTION fake_deadlock() RETURNS trigger AS $$
+                BEGIN
+                    IF nextval('deadlock_budget') <= {count} THEN
+                        RAISE EXCEPTION 'deadlock detected (injected)' USING ERRCODE = 'deadlock_detected';
+                    END IF;
+                    RETURN NEW;
+                END $$ LANGUAGE plpgsql;
+                CREATE TRIGGER fake_deadlock BEFORE INSERT ON bookings_booking
+                    FOR EACH ROW EXECUTE FUNCTION fake_deadlock();
+            """)
+
+    def test_a_deadlock_is_retried_and_the_booking_written(self, user):
+        self.inject_deadlocks(2)
+        booking = book(user, ServiceFactory(), future())
+        assert Booking.objects.filter(pk=booking.pk).count() == 1
+
+    def test_persistent_deadlocks_give_up(self, user):
+        from django.db import OperationalError
+
+        self.inject_deadlocks(3)
+        with pytest.raises(OperationalError):
+            book(user, ServiceFactory(), future())
+        assert not Booking.objects.exists()
