@@ -13,7 +13,8 @@ class UserManager(BaseUserManager):
         return (email or "").strip().lower()
 
     def get_by_natural_key(self, email):
-        return self.get(email__iexact=self.normalize_email(email))
+        # Emails are stored normalised, so an exact match uses the unique index.
+        return self.get(email=self.normalize_email(email))
 
     def create_user(self, email, password=None, **extra_fields):
         if not email:

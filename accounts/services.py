@@ -1,8 +1,12 @@
-"""Writes to accounts. The API and the admin both come through here."""
+"""Writes to accounts: registration, profile changes, token revocation."""
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
 from bookit.errors import DomainError
@@ -10,16 +14,8 @@ from bookit.errors import DomainError
 EMAIL_TAKEN = "A user with this email already exists."
 
 
-def _check_email_free(email: str, *, exclude: User | None = None) -> None:
-    taken = User.objects.filter(email__iexact=email)
-    if exclude is not None:
-        taken = taken.exclude(pk=exclude.pk)
-    if taken.exists():
-        raise DomainError(EMAIL_TAKEN, code="email_taken", field="email")
-
-
 def _save(user: User) -> User:
-    """Save, turning the case-insensitive unique constraint into a field error (a racing signup)."""
+    """Save; the case-insensitive unique constraint decides whether the email is free (no racy pre-check)."""
     try:
         with transaction.atomic():
             user.save()
@@ -40,7 +36,6 @@ def _validate_password(password: str, user: User) -> None:
 def user_register(*, email: str, password: str, full_name: str = "") -> User:
     """A new ordinary user; there is no way to register as staff."""
     user = User(email=User.objects.normalize_email(email), full_name=full_name.strip())
-    _check_email_free(user.email)
     _validate_password(password, user)
     user.set_password(password)
     return _save(user)
@@ -54,15 +49,44 @@ def user_update(
     password: str | None = None,
     current_password: str | None = None,
 ) -> User:
-    """Profile changes; a new password needs the current one."""
-    if password is not None and (not current_password or not user.check_password(current_password)):
-        raise DomainError("The current password is wrong.", code="wrong_password", field="current_password")
+    """Profile changes. A new email or password (the keys to the account) needs the current password;
+    a new password also revokes every refresh token, signing out the account's other sessions."""
+    new_email = User.objects.normalize_email(email) if email is not None else None
+    if (password is not None or (new_email is not None and new_email != user.email)) and not (
+        current_password and user.check_password(current_password)
+    ):
+        raise DomainError(
+            "Give your current password to change your email or password.",
+            code="wrong_password",
+            field="current_password",
+        )
     if full_name is not None:
         user.full_name = full_name.strip()
-    if email is not None:
-        user.email = User.objects.normalize_email(email)
-        _check_email_free(user.email, exclude=user)
+    if new_email is not None:
+        user.email = new_email
     if password is not None:
         _validate_password(password, user)
         user.set_password(password)
-    return _save(user)
+    with transaction.atomic():
+        _save(user)
+        if password is not None:
+            _revoke_all_refresh_tokens(user)
+    return user
+
+
+def _revoke_all_refresh_tokens(user: User) -> None:
+    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=token) for token in outstanding])
+
+
+def token_revoke(*, user: User, refresh: str) -> None:
+    """Log out: revoke one of the caller's own refresh tokens."""
+    try:
+        token = RefreshToken(refresh)
+    except TokenError as exc:
+        raise DomainError(
+            f"This refresh token cannot be revoked: {exc.args[0]}", code="token_not_valid", field="refresh"
+        ) from exc
+    if str(token.get(api_settings.USER_ID_CLAIM)) != str(user.pk):
+        raise DomainError("This refresh token belongs to another user.", code="token_not_yours", field="refresh")
+    token.blacklist()

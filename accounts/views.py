@@ -4,13 +4,10 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import serializers, services
 from bookit.api import throttling
-from bookit.errors import DomainError
 
 AUTH_TAG = ["auth"]
 
@@ -70,13 +67,7 @@ class LogoutView(GenericAPIView):
     def post(self, request):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            token = RefreshToken(data.validated_data["refresh"])
-        except TokenError as exc:
-            raise InvalidToken(exc.args[0]) from exc
-        if str(token.get("user_id")) != str(request.user.pk):
-            raise DomainError("This refresh token belongs to another user.", code="token_not_yours", field="refresh")
-        token.blacklist()
+        services.token_revoke(user=request.user, refresh=data.validated_data["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

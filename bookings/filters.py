@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError as FormValidationError
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils.dateparse import parse_datetime
@@ -33,12 +34,18 @@ class AwareIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = AwareIsoDateTimeField
 
 
+class IdFilter(django_filters.NumberFilter):
+    """A whole number: ``2.5`` is an error, not id 2."""
+
+    field_class = forms.IntegerField
+
+
 class BookingFilter(django_filters.FilterSet):
     """``from``/``to`` select bookings overlapping ``[from, to)``, through the GiST index on the period."""
 
     status = django_filters.ChoiceFilter(choices=Booking.Status.choices)
-    service = django_filters.NumberFilter(field_name="service_id")
-    user = django_filters.NumberFilter(field_name="user_id", help_text="Admins only; users only see their own.")
+    service = IdFilter(field_name="service_id")
+    user = IdFilter(field_name="user_id", help_text="Admins only; users only see their own.")
     from_ = AwareIsoDateTimeFilter(method="noop", label="from", help_text="Overlapping bookings end after this.")
     to = AwareIsoDateTimeFilter(method="noop", help_text="Overlapping bookings start before this.")
 

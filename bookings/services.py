@@ -15,20 +15,15 @@ from django.utils import timezone
 
 from bookings import selectors
 from bookings.models import Booking
+from bookit.db.errors import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, sqlstate
 from bookit.errors import Conflict, DomainError
 from catalog.models import Service
 
-EXCLUSION_VIOLATION = "23P01"
-DEADLOCK_DETECTED = "40P01"
 Status = Booking.Status
 
 
 def _fmt(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _is_overlap(exc: IntegrityError) -> bool:
-    return getattr(exc.__cause__, "sqlstate", None) == EXCLUSION_VIOLATION
 
 
 def _overlap_conflict(booking: Booking) -> Conflict:
@@ -60,13 +55,22 @@ def _save(booking: Booking, *, attempts: int = 3) -> Booking:
                 booking.save()
             return booking
         except IntegrityError as exc:
-            if _is_overlap(exc):
+            if sqlstate(exc) == EXCLUSION_VIOLATION:
                 raise _overlap_conflict(booking) from exc
             raise
         except OperationalError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) != DEADLOCK_DETECTED or attempt == attempts:
+            if sqlstate(exc) != DEADLOCK_DETECTED or attempt == attempts:
                 raise
     raise AssertionError("unreachable")
+
+
+def _end(start_time: datetime, length: timedelta) -> datetime:
+    try:
+        return start_time + length
+    except OverflowError:
+        raise DomainError(
+            "This booking would end after the year 9999.", code="out_of_range", field="end_time"
+        ) from None
 
 
 def _check_times(start_time: datetime, end_time: datetime, *, now: datetime) -> None:
@@ -78,7 +82,7 @@ def _check_times(start_time: datetime, end_time: datetime, *, now: datetime) -> 
 
 def _lock(booking: Booking) -> Booking:
     """Re-read the row under a lock, so two concurrent changes apply one after the other."""
-    return Booking.objects.select_for_update().select_related("service").get(pk=booking.pk)
+    return Booking.objects.select_for_update(of=("self",)).select_related("service").get(pk=booking.pk)
 
 
 @transaction.atomic
@@ -98,7 +102,7 @@ def booking_create(
     now = now or timezone.now()
     if not service.is_active:
         raise DomainError("This service is not available for booking.", code="service_inactive", field="service_id")
-    end_time = end_time or start_time + timedelta(minutes=service.duration_minutes)
+    end_time = end_time or _end(start_time, timedelta(minutes=service.duration_minutes))
     _check_times(start_time, end_time, now=now)
     booking = Booking(user=user, service=service, start_time=start_time, end_time=end_time, notes=notes)
     return _save(booking)
@@ -123,21 +127,50 @@ def booking_update(
     """Reschedule and/or edit notes of a pending or confirmed booking that has not started.
 
     Moving only ``start_time`` keeps the booking's length; the new slot is
-    checked by the same exclusion constraint as a new booking.
+    checked by the same exclusion constraint as a new booking, and like a new
+    booking needs an active service. A moved confirmed booking is pending again:
+    staff confirmed the old time, not the new one.
     """
     now = now or timezone.now()
     booking = _lock(booking)
     if start_time is not None or end_time is not None:
         _check_changeable(booking, now=now, action="rescheduled")
+        if not booking.service.is_active:
+            raise Conflict("This service is no longer available; the booking cannot move.", code="service_inactive")
         new_start = start_time or booking.start_time
-        new_end = end_time or new_start + (booking.end_time - booking.start_time)
+        new_end = end_time or _end(new_start, booking.end_time - booking.start_time)
         _check_times(new_start, new_end, now=now)
         booking.start_time, booking.end_time = new_start, new_end
+        booking.status = Status.PENDING
     if notes is not None:
         if booking.is_final:
             raise Conflict(f"A {booking.status} booking cannot be changed.", code="booking_final")
         booking.notes = notes
     return _save(booking)
+
+
+@transaction.atomic
+def booking_patch(
+    *,
+    booking: Booking,
+    start_time: datetime | None = None,
+    end_time: datetime | None = None,
+    notes: str | None = None,
+    cancel: bool = False,
+    reason: str | None = None,
+) -> Booking:
+    """The owner's one request (``PATCH /bookings/{id}``): reschedule, edit notes, or cancel; all or nothing."""
+    if cancel and (start_time is not None or end_time is not None):
+        raise DomainError("Cancel or reschedule, not both in one request.", code="cancel_and_move")
+    if reason is not None and not cancel:
+        raise DomainError(
+            "A reason is given only when cancelling.", code="reason_without_cancel", field="cancellation_reason"
+        )
+    if start_time is not None or end_time is not None or notes is not None:
+        booking = booking_update(booking=booking, start_time=start_time, end_time=end_time, notes=notes)
+    if cancel:
+        booking = booking_cancel(booking=booking, reason=reason or "")
+    return booking
 
 
 @transaction.atomic
@@ -161,6 +194,10 @@ def booking_set_status(*, booking: Booking, status: str, reason: str = "", now: 
 
 
 def _set_status(booking: Booking, status: str, *, reason: str, now: datetime) -> Booking:
+    if reason and status != Status.CANCELLED:
+        raise DomainError(
+            "A reason is given only when cancelling.", code="reason_without_cancel", field="cancellation_reason"
+        )
     if not booking.can_move_to(status):
         raise Conflict(f"A {booking.status} booking cannot become {status}.", code="invalid_transition")
     if status == Status.COMPLETED and booking.end_time > now:

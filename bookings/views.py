@@ -1,4 +1,3 @@
-from django.db import transaction
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -56,12 +55,8 @@ class BookingViewSet(viewsets.ModelViewSet):
         data.is_valid(raise_exception=True)
         changes = dict(data.validated_data)
         cancel = changes.pop("status", None) == Booking.Status.CANCELLED
-        reason = changes.pop("cancellation_reason", "")
-        with transaction.atomic():  # notes and cancellation land together or not at all
-            if changes:
-                booking = services.booking_update(booking=booking, **changes)
-            if cancel:
-                booking = services.booking_cancel(booking=booking, reason=reason)
+        reason = changes.pop("cancellation_reason", None)
+        booking = services.booking_patch(booking=booking, cancel=cancel, reason=reason, **changes)
         return Response(BookingSerializer(booking).data)
 
     def destroy(self, request, pk=None):

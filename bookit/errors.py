@@ -19,6 +19,13 @@ class DomainError(Exception):
         self.field = field
 
 
+class Forbidden(DomainError):
+    """The caller is known but may not do this (staff editing someone's words, say)."""
+
+    status_code = 403
+    default_code = "permission_denied"
+
+
 class NotFound(DomainError):
     status_code = 404
     default_code = "not_found"

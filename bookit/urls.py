@@ -7,7 +7,7 @@ from bookit.api import views
 urlpatterns = [
     re_path(r"^$", views.index),
     re_path(r"^health/?$", views.health, name="health"),
-    re_path(r"^openapi\.json$", SpectacularJSONAPIView.as_view(), name="schema"),
+    re_path(r"^openapi\.json/?$", SpectacularJSONAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file (/docs?script=), so the
     # Content-Security-Policy needs no inline scripts.
     re_path(r"^docs/?$", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
@@ -21,5 +21,7 @@ urlpatterns = [
     re_path(r"^(?!admin/|static/).*$", views.not_found),
 ]
 
+handler400 = "bookit.api.errors.bad_request_view"
+handler403 = "bookit.api.errors.forbidden_view"
 handler404 = "bookit.api.errors.not_found_view"
 handler500 = "bookit.api.errors.server_error_view"

@@ -1,18 +1,21 @@
-"""Review rules: only the owner of a completed booking reviews it, once."""
+"""Review rules: only the owner of a completed booking reviews it, once; only the author rewrites it."""
 
 from django.db import IntegrityError, transaction
 
 from bookings.models import Booking
-from bookit.errors import Conflict, NotFound
+from bookit.db.errors import UNIQUE_VIOLATION, sqlstate
+from bookit.errors import Conflict, Forbidden, NotFound
 from reviews.models import Review
-
-UNIQUE_VIOLATION = "23505"
 
 
 @transaction.atomic
 def review_create(*, user, booking_id: int, rating: int, comment: str = "") -> Review:
-    """Review one's own completed booking. The one-to-one constraint stops a second review, even a racing one."""
-    booking = Booking.objects.filter(pk=booking_id, user=user).first()
+    """Review one's own completed booking. The one-to-one constraint stops a second review, even a racing one.
+
+    The booking row is locked (not its service), so it cannot be deleted or
+    change status while its review is written.
+    """
+    booking = Booking.objects.select_for_update(of=("self",)).filter(pk=booking_id, user=user).first()
     if booking is None:
         raise NotFound("No booking of yours with this id.", code="booking_not_found")
     if booking.status != Booking.Status.COMPLETED:
@@ -24,13 +27,16 @@ def review_create(*, user, booking_id: int, rating: int, comment: str = "") -> R
         with transaction.atomic():
             review.save()
     except IntegrityError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) == UNIQUE_VIOLATION:  # the one-to-one on booking
+        if sqlstate(exc) == UNIQUE_VIOLATION:  # the one-to-one on booking
             raise Conflict("This booking already has a review.", code="already_reviewed") from exc
         raise
     return review
 
 
-def review_update(*, review: Review, rating: int | None = None, comment: str | None = None) -> Review:
+def review_update(*, review: Review, user, rating: int | None = None, comment: str | None = None) -> Review:
+    """Reviews are their authors' words: staff may delete one, never rewrite it."""
+    if review.user_id != user.pk:
+        raise Forbidden("Only the author can change a review.", code="not_author")
     if rating is not None:
         review.rating = rating
     if comment is not None:

@@ -108,6 +108,18 @@ class TestRefreshAndLogout:
         tokens = login(anon, user.email).json()
         assert anon.post("/auth/logout", {"refresh": tokens["refresh"]}).status_code == 401
 
+    @pytest.mark.parametrize("refresh", ["garbage", "a.b.c"])
+    def test_logout_with_an_unusable_token_is_a_400_field_error(self, user_client, refresh):
+        response = user_client.post("/auth/logout", {"refresh": refresh})
+        assert response.status_code == 400
+        assert "refresh" in response.json()["errors"]
+
+    def test_logout_twice_is_400(self, anon, user):
+        tokens = login(anon, user.email).json()
+        anon.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+        assert anon.post("/auth/logout", {"refresh": tokens["refresh"]}).status_code == 204
+        assert anon.post("/auth/logout", {"refresh": tokens["refresh"]}).status_code == 400
+
     def test_cannot_revoke_another_users_token(self, user_client, other_user):
         refresh = str(RefreshToken.for_user(other_user))
         response = user_client.post("/auth/logout", {"refresh": refresh})

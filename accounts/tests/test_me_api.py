@@ -24,7 +24,9 @@ def test_me_shows_profile_and_role(user_client, user, admin_client):
 
 
 def test_patch_changes_name_and_email(user_client, user):
-    response = user_client.patch("/me", {"full_name": "New Name", "email": "Renamed@Example.com"})
+    response = user_client.patch(
+        "/me", {"full_name": "New Name", "email": "Renamed@Example.com", "current_password": PASSWORD}
+    )
     assert response.status_code == 200
     user.refresh_from_db()
     assert (user.full_name, user.email) == ("New Name", "renamed@example.com")
@@ -39,7 +41,9 @@ def test_privileged_fields_are_ignored(user_client, user):
 
 def test_email_taken_by_someone_else_is_400(user_client, user):
     UserFactory(email="other@example.com")
-    response = user_client.patch("/me", {"email": "OTHER@example.com", "full_name": "Changed"})
+    response = user_client.patch(
+        "/me", {"email": "OTHER@example.com", "full_name": "Changed", "current_password": PASSWORD}
+    )
     assert response.status_code == 400
     assert "email" in response.json()["errors"]
     user.refresh_from_db()
@@ -59,3 +63,22 @@ def test_password_change_with_current_password(user_client, user):
     assert response.status_code == 200
     user.refresh_from_db()
     assert user.check_password("a-brand-new-secret-42")
+
+
+def test_email_change_needs_current_password(user_client, user):
+    original = user.email
+    response = user_client.patch("/me", {"email": "thief@example.com"})
+    assert response.status_code == 400
+    assert "current_password" in response.json()["errors"]
+    user.refresh_from_db()
+    assert user.email == original
+    # The same email in another letter case is no change, so no password is needed.
+    assert user_client.patch("/me", {"email": original.upper(), "full_name": "Same"}).status_code == 200
+
+
+def test_password_change_signs_out_other_sessions(anon, user_client, user):
+    refresh = anon.post("/auth/login", {"email": user.email, "password": PASSWORD}).json()["refresh"]
+    new_password = "a-brand-new-secret-42"
+    assert user_client.patch("/me", {"password": new_password, "current_password": PASSWORD}).status_code == 200
+    assert anon.post("/auth/refresh", {"refresh": refresh}).status_code == 401
+    assert anon.post("/auth/login", {"email": user.email, "password": new_password}).status_code == 200

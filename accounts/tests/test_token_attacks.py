@@ -91,7 +91,8 @@ def test_refresh_reused_after_rotation(anon, user):
 
 def test_refresh_after_logout(anon, user):
     tokens = anon.post("/auth/login", {"email": user.email, "password": PASSWORD}).json()
-    anon.post("/auth/logout", {"refresh": tokens["refresh"]}, HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    logout = anon.post("/auth/logout", {"refresh": tokens["refresh"]}, HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert logout.status_code == 204
     assert_401(anon.post("/auth/refresh", {"refresh": tokens["refresh"]}))
 
 

@@ -1,6 +1,6 @@
 """POST/GET/PATCH/DELETE /bookings for anonymous, owner, other user and admin."""
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 
@@ -79,6 +79,8 @@ class TestCreate:
             ({"service_id": "SERVICE", "start_time": None}, "start_time"),
             ({"service_id": "SERVICE", "start_time": "0001-01-01T00:30:00+01:00"}, "start_time"),
             ({"service_id": [1], "start_time": "2030-01-01T10:00:00Z"}, "service_id"),
+            ({"service_id": 1.5, "start_time": "2030-01-01T10:00:00Z"}, "service_id"),
+            ({"service_id": "SERVICE", "start_time": "9999-12-31T23:30:00Z"}, "end_time"),
             ({"service_id": "SERVICE", "start_time": "2001-01-01T10:00:00Z"}, "start_time"),
             (
                 {"service_id": "SERVICE", "start_time": "2030-01-01T10:00:00Z", "end_time": "2030-01-01T09:00:00Z"},
@@ -154,7 +156,12 @@ class TestRead:
         "query",
         [
             "status=lost",
+            "service=abc",
+            "service=1.5",
+            "user=2.5",
             "from=yesterday",
+            "to=2030-13-45T10:00:00Z",
+            "to=0001-01-01T00:00:00%2B01:00",
             "from=2030-01-01T10:00:00",
             "from=2030-01-02T00:00:00Z&to=2030-01-01T00:00:00Z",
         ],
@@ -163,6 +170,13 @@ class TestRead:
         response = user_client.get(f"/bookings?{query}")
         assert response.status_code == 400
         assert response.json()["errors"]
+
+    def test_offsets_postgresql_rejects_are_converted_not_refused(self, user_client, user):
+        booking = BookingFactory(user=user)
+        window = booking.start_time.astimezone(timezone(timedelta(hours=17, minutes=6))).isoformat()
+        response = user_client.get("/bookings", {"from": window})
+        assert response.status_code == 200
+        assert [row["id"] for row in response.json()["results"]] == [booking.id]
 
     def test_user_filter_cannot_reveal_others(self, user_client, other_user):
         BookingFactory(user=other_user)
@@ -190,6 +204,32 @@ class TestPatch:
         assert response.status_code == 200
         assert response.json()["start_time"] == iso(start)
         assert response.json()["end_time"] == iso(start + timedelta(hours=1))
+
+    def test_moving_a_confirmed_booking_makes_it_pending_again(self, user_client, booking):
+        booking.status = Status.CONFIRMED
+        booking.save()
+        response = user_client.patch(f"/bookings/{booking.id}", {"start_time": iso(future(400))})
+        assert response.json()["status"] == "pending"
+
+    def test_booking_on_a_deactivated_service_cannot_move(self, user_client, booking):
+        booking.service.is_active = False
+        booking.service.save()
+        response = user_client.patch(f"/bookings/{booking.id}", {"start_time": iso(future(400))})
+        assert response.status_code == 409
+        assert response.json()["code"] == "service_inactive"
+
+    @pytest.mark.parametrize("start", ["9999-12-31T23:30:00Z", "9999-12-31T23:59:59+00:00"])
+    def test_a_move_ending_after_year_9999_is_400(self, user_client, booking, start):
+        response = user_client.patch(f"/bookings/{booking.id}", {"start_time": start})
+        assert response.status_code == 400
+        assert "end_time" in response.json()["errors"]
+
+    def test_reason_without_cancelling_is_400(self, user_client, booking):
+        response = user_client.patch(f"/bookings/{booking.id}", {"notes": "x", "cancellation_reason": "why"})
+        assert response.status_code == 400
+        assert "cancellation_reason" in response.json()["errors"]
+        booking.refresh_from_db()
+        assert booking.notes == ""
 
     def test_reschedule_onto_taken_slot_is_409(self, user_client, booking):
         taken = BookingFactory(service=booking.service)
@@ -219,20 +259,20 @@ class TestPatch:
         assert response.status_code == 400
 
     def test_cancelling_a_cancelled_booking_is_409(self, user_client, booking):
-        user_client.patch(f"/bookings/{booking.id}", {"status": "cancelled"})
+        assert user_client.patch(f"/bookings/{booking.id}", {"status": "cancelled"}).status_code == 200
         response = user_client.patch(f"/bookings/{booking.id}", {"status": "cancelled"})
         assert response.status_code == 409
         assert "cancelled" in response.json()["detail"]
 
     def test_owner_and_service_cannot_change(self, user_client, user, other_user, booking):
+        original_service = booking.service_id
         other_service = ServiceFactory()
         response = user_client.patch(
             f"/bookings/{booking.id}", {"notes": "n", "user_id": other_user.id, "service_id": other_service.id}
         )
         assert response.status_code == 200
         booking.refresh_from_db()
-        assert (booking.user, booking.service_id) == (user, booking.service_id)
-        assert booking.service_id != other_service.id
+        assert (booking.user, booking.service_id, booking.notes) == (user, original_service, "n")
 
     def test_other_user_gets_404_and_admin_may_edit(self, other_client, admin_client, booking):
         assert other_client.patch(f"/bookings/{booking.id}", {"notes": "x"}).status_code == 404
@@ -257,6 +297,13 @@ class TestStatusEndpoint:
         assert user_client.patch(f"/bookings/{booking.id}/status", {"status": "confirmed"}).status_code == 403
         booking.refresh_from_db()
         assert booking.status == Status.PENDING
+
+    def test_reason_with_another_status_is_400(self, admin_client, booking):
+        response = admin_client.patch(
+            f"/bookings/{booking.id}/status", {"status": "confirmed", "cancellation_reason": "x"}
+        )
+        assert response.status_code == 400
+        assert "cancellation_reason" in response.json()["errors"]
 
     def test_unknown_status_is_400(self, admin_client, booking):
         assert admin_client.patch(f"/bookings/{booking.id}/status", {"status": "lost"}).status_code == 400

@@ -149,21 +149,33 @@ class TestReschedule:
 
     def test_extending_over_own_slot_is_fine(self, user):
         booking = BookingFactory(user=user)
-        services.booking_update(booking=booking, end_time=booking.end_time + timedelta(minutes=30))
+        longer = services.booking_update(booking=booking, end_time=booking.end_time + timedelta(minutes=30))
+        assert longer.end_time - longer.start_time == timedelta(minutes=90)
 
     @pytest.mark.parametrize("status", [Status.CANCELLED, Status.COMPLETED])
     def test_final_bookings_cannot_move(self, status):
         booking = BookingFactory(status=status)
-        with pytest.raises(Conflict):
+        with pytest.raises(Conflict) as error:
             services.booking_update(booking=booking, start_time=future(200))
+        assert error.value.code == "booking_final"
 
     def test_started_booking_cannot_move_or_be_cancelled(self):
         booking = BookingFactory()
         later = booking.start_time + timedelta(minutes=1)
-        with pytest.raises(Conflict):
+        with pytest.raises(Conflict) as moved:
             services.booking_update(booking=booking, start_time=future(200), now=later)
-        with pytest.raises(Conflict):
+        with pytest.raises(Conflict) as cancelled:
             services.booking_cancel(booking=booking, now=later)
+        assert moved.value.code == cancelled.value.code == "booking_started"
+
+    def test_status_change_locks_only_the_booking_row(self):
+        from django.test.utils import CaptureQueriesContext
+
+        booking = BookingFactory()
+        with CaptureQueriesContext(connection) as queries:
+            services.booking_set_status(booking=booking, status=Status.CONFIRMED)
+        locking = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+        assert locking and all('FOR UPDATE OF "bookings_booking"' in sql for sql in locking)
 
 
 class TestWorkflow:
@@ -200,8 +212,9 @@ class TestWorkflow:
 
     def test_completed_only_after_the_end(self):
         booking = BookingFactory(status=Status.CONFIRMED)
-        with pytest.raises(Conflict):
+        with pytest.raises(Conflict) as error:
             services.booking_set_status(booking=booking, status=Status.COMPLETED)
+        assert error.value.code == "not_ended"
         done = services.booking_set_status(booking=booking, status=Status.COMPLETED, now=booking.end_time)
         assert done.status == Status.COMPLETED
 

@@ -11,12 +11,13 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, DataError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from bookit.db.errors import FOREIGN_KEY_VIOLATION, sqlstate
 from bookit.errors import DomainError
 
 logger = logging.getLogger("bookit.api")
@@ -112,6 +113,14 @@ def exception_handler(exc: Exception, context: dict) -> Response:
             headers={"Retry-After": "5"},
         )
 
+    if isinstance(exc, IntegrityError) and sqlstate(exc) == FOREIGN_KEY_VIOLATION:
+        # A row this request points at was deleted by another request meanwhile.
+        set_rollback()
+        return Response(
+            error_body(409, "conflict", "Something this request refers to changed meanwhile; reload and retry."),
+            status=409,
+        )
+
     if isinstance(exc, DataError):
         # A value the validators let through but PostgreSQL refuses: still the client's input.
         set_rollback()
@@ -125,6 +134,14 @@ def exception_handler(exc: Exception, context: dict) -> Response:
 
 
 # Django-level handlers (errors raised outside DRF views), same shape.
+def bad_request_view(request, exception=None):  # e.g. a Host header not in ALLOWED_HOSTS
+    return JsonResponse(error_body(400, "bad_request", "Bad request."), status=400)
+
+
+def forbidden_view(request, exception=None):
+    return JsonResponse(error_body(403, "permission_denied", "You do not have permission to do this."), status=403)
+
+
 def not_found_view(request, exception=None):
     return JsonResponse(error_body(404, "not_found", "Not found."), status=404)
 

@@ -89,3 +89,14 @@ def test_docs_pages_load_assets_from_this_server(client, page):
     html = response.content.decode()
     assert "/static/drf_spectacular_sidecar/" in html
     assert "cdn." not in html and "unpkg" not in html
+
+
+def test_bad_host_header_is_a_json_400(client, settings):
+    settings.DEBUG = False
+    response = client.get("/services", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert set(response.json()) == ERROR_KEYS
+
+
+def test_schema_path_accepts_a_trailing_slash_too(anon):
+    assert anon.get("/openapi.json/").status_code == 200

@@ -119,9 +119,13 @@ class TestChange:
     def test_patch_cannot_move_review(self, user_client, user):
         review = ReviewFactory(booking__user=user)
         other = BookingFactory(user=user, status=Status.COMPLETED)
-        user_client.patch(f"/reviews/{review.id}", {"booking_id": other.id, "service_id": other.service_id})
+        response = user_client.patch(
+            f"/reviews/{review.id}", {"booking_id": other.id, "service_id": other.service_id, "rating": 3}
+        )
+        assert response.status_code == 200
         review.refresh_from_db()
-        assert review.booking_id != other.id
+        assert (review.booking_id, review.rating) == (review.booking.id, 3)
+        assert review.booking_id != other.id and review.service_id != other.service_id
 
     def test_bad_rating_on_patch_is_400(self, user_client, user):
         review = ReviewFactory(booking__user=user)
