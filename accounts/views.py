@@ -37,13 +37,21 @@ class LoginView(TokenObtainPairView):
 
     @extend_schema(tags=AUTH_TAG, auth=[])
     def post(self, request, *args, **kwargs):
+        failed = False
         try:
             return super().post(request, *args, **kwargs)
         except AuthenticationFailed:
-            for throttle in self.get_throttles():
-                if isinstance(throttle, throttling.LoginFailureThrottle):
-                    throttle.record_failure(request, self)
+            failed = True
             raise
+        finally:
+            if not failed:  # only failed logins count against the failure limits
+                for throttle in self.throttles:
+                    if isinstance(throttle, throttling.FailureThrottle):
+                        throttle.forgive()
+
+    def get_throttles(self):
+        self.throttles = super().get_throttles()  # kept, so post() can forgive what they counted
+        return self.throttles
 
 
 class RefreshView(TokenRefreshView):

@@ -8,6 +8,7 @@ fails, counting goes on in this process's memory (limits then apply per
 process) and the API keeps serving; Redis is tried again after a pause.
 """
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -35,6 +36,12 @@ class ThrottleCache:
 
     def set(self, key, value, timeout=None):
         return self._call("set", key, value, timeout)
+
+    def add(self, key, value, timeout=None):
+        return self._call("add", key, value, timeout)
+
+    def incr(self, key, delta=1):
+        return self._call("incr", key, delta)
 
     def _call(self, method: str, *args):
         if time.monotonic() >= self.down_until:
@@ -100,33 +107,52 @@ class LoginThrottle(ClientIPThrottle):
     scope = "login"
 
 
-class LoginFailureThrottle(ClientIPThrottle):
-    """Failed logins per client IP: stops password guessing from one address early.
+class FailureThrottle(ConfiguredThrottle):
+    """Counts failed logins, in fixed windows, with an atomic counter.
 
-    Only failures count (the view calls ``record_failure``), so people behind
-    one office IP who type their password right are never slowed by it.
+    Checking reserves a place (``incr``) before the password is even hashed, so
+    thirty simultaneous guesses cannot all pass the check before the first
+    failure is written; an attempt that turns out not to be a failed login gives
+    its place back (``forgive``). People who type their password right are
+    therefore never slowed by these limits.
     """
 
-    scope = "login_failures"
-
-    def throttle_success(self):
-        return True  # asking does not count; a failure does
-
-    def record_failure(self, request, view) -> None:
-        if not settings.THROTTLE_ENABLED:
-            return
-        key = self.get_cache_key(request, view)
+    def allow_request(self, request, view):
+        self.key = None
+        if not settings.THROTTLE_ENABLED or (ident := self.get_cache_key(request, view)) is None:
+            return True
         now = self.timer()
-        history = [moment for moment in self.cache.get(key, []) if moment > now - self.duration]
-        self.cache.set(key, [now, *history], self.duration)
+        self.key = f"{ident}:{int(now // self.duration)}"
+        self.retry_after = self.duration - now % self.duration
+        self.cache.add(self.key, 0, self.duration)
+        try:
+            attempts = self.cache.incr(self.key)
+        except ValueError:  # the window's key expired between add and incr
+            self.cache.set(self.key, attempts := 1, self.duration)
+        return attempts <= self.num_requests
+
+    def wait(self):
+        return self.retry_after
+
+    def forgive(self) -> None:
+        if self.key is not None:
+            with contextlib.suppress(ValueError):
+                self.cache.incr(self.key, -1)
+
+
+class LoginFailureThrottle(FailureThrottle, ClientIPThrottle):
+    """Failed logins per client IP: stops password guessing from one address early."""
+
+    scope = "login_failures"
 
 
 class RegisterThrottle(ClientIPThrottle):
     scope = "register"
 
 
-class LoginEmailThrottle(ConfiguredThrottle):
-    """Per email address tried, whatever the IP: slows password guessing against one account.
+class LoginEmailThrottle(FailureThrottle):
+    """Failed logins per email address tried, whatever the IP: slows guessing one account's password
+    from many addresses. Only failures count, so nobody can lock an account out by logging in as it.
 
     The key holds a hash of the normalised email, not the address itself.
     """

@@ -14,6 +14,7 @@ from django.core.cache import caches
 
 from accounts.tests.factories import PASSWORD, UserFactory
 from bookit.api.throttling import throttle_cache
+from bookit.tests.http import race, request
 
 pytestmark = pytest.mark.django_db
 
@@ -56,9 +57,11 @@ class TestLogin:
         assert [
             login(anon, e, ip).status_code for e, ip in [(user.email, "10.0.0.1"), ("TARGET@example.com", "10.0.0.2")]
         ] == [401, 401]
+        # The owner logging in does not count: nobody can lock an account out by logging in as it.
         assert login(anon, " target@EXAMPLE.com", "10.0.0.3", password=PASSWORD).status_code == 200
-        assert_throttled(login(anon, user.email, "10.0.0.4", password=PASSWORD))
-        assert login(anon, "someone-else@example.com", "10.0.0.4").status_code == 401
+        assert login(anon, user.email, "10.0.0.4").status_code == 401  # the third failure
+        assert_throttled(login(anon, user.email, "10.0.0.5", password=PASSWORD))
+        assert login(anon, "someone-else@example.com", "10.0.0.5").status_code == 401
 
     def test_per_ip_whatever_the_email(self, anon, settings):
         settings.THROTTLE_RATES["login"] = "3/min"
@@ -78,6 +81,18 @@ class TestLogin:
         assert [login(anon, u.email, password=PASSWORD).status_code for u in users] == [200] * 4
         assert [login(anon, "x@example.com").status_code for _ in range(3)] == [401, 401, 429]
         assert login(anon, users[0].email, ip="10.0.0.9", password=PASSWORD).status_code == 200
+
+    def test_simultaneous_guesses_cannot_slip_past_the_failure_limit(self, live_server, settings):
+        settings.THROTTLE_RATES = dict(settings.DEFAULT_THROTTLE_RATES)
+        calls = [
+            lambda n=n: request(
+                "POST", f"{live_server.url}/auth/login", body={"email": f"victim{n}@example.com", "password": "guess"}
+            )
+            for n in range(16)  # the live server's listen backlog takes about this many at once
+        ]
+        statuses = [status for status, _ in race(calls)]
+        assert set(statuses) == {401, 429}
+        assert statuses.count(401) <= 5, statuses
 
     def test_a_forged_forwarded_for_header_does_not_reset_the_ip_count(self, anon, settings):
         settings.THROTTLE_RATES["login"] = "2/min"
