@@ -11,8 +11,10 @@ the repository root when one exists (see ``.env.example`` for the full list).
   missing ``DATABASE_URL`` stops start-up with one line naming the variable.
 """
 
+import contextlib
 import logging
 import os
+import secrets
 import sys
 import warnings
 from datetime import timedelta
@@ -37,12 +39,30 @@ DEBUG = env.bool("APP_DEBUG", default=APP_ENV == "dev")
 
 
 def _secret(name: str) -> str:
-    """A signing secret: required and at least 32 characters in production."""
+    """A signing secret: required and at least 32 characters in production.
+
+    In dev and test an unset secret is generated once per checkout and kept in
+    ``.data/secrets/`` (git-ignored), never a value published in this repository:
+    a forgotten APP_ENV=prod must not leave tokens forgeable.
+    """
     value = env.str(name, default="")
     if IS_PROD and len(value) < 32:
         problem = "is not set" if not value else "is too weak (fewer than 32 characters)"
         sys.exit(f"BookIt configuration error: {name} {problem}; APP_ENV=prod needs a random value of 32+ characters.")
-    return value or f"dev-only-insecure-{name.lower()}-change-me-0123456789"
+    return value or _local_secret(name)
+
+
+def _local_secret(name: str) -> str:
+    path = BASE_DIR / ".data" / "secrets" / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{name}.{os.getpid()}")
+        draft.write_text(secrets.token_urlsafe(50))
+        draft.chmod(0o600)
+        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
+            os.link(draft, path)
+        draft.unlink()
+    return path.read_text()
 
 
 SECRET_KEY = _secret("SECRET_KEY")

@@ -4,8 +4,8 @@
     make stress                       # 1,200 attempts from 64 clients
     .venv/bin/python scripts/stress.py --attempts 300 --clients 32   # the CI size
 
-It creates its own database (``bookit_stress``, on DATABASE_URL's server or the
-embedded one), serves BookIt under gunicorn with several workers, and fires
+It creates its own database (``bookit_stress``, or STRESS_DATABASE_NAME, on
+DATABASE_URL's server or the embedded one), serves BookIt under gunicorn with several workers, and fires
 booking attempts at a handful of overlapping slots, mixed with reschedules and
 cancellations of the bookings won. Then it checks the database directly:
 
@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "bookit_stress"
+DB_NAME = os.environ.get("STRESS_DATABASE_NAME", "bookit_stress")
 SERVER_ENV = {"DATABASE_NAME": DB_NAME, "APP_ENV": "dev", "APP_DEBUG": "false", "THROTTLE_ENABLED": "false"}
 
 
@@ -76,6 +76,7 @@ def setup_database(clients: int, services: int):
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen:
+    (ROOT / ".data").mkdir(exist_ok=True)
     log = open(ROOT / ".data" / "stress-gunicorn.log", "w")  # noqa: SIM115 - lives as long as the server
     server = subprocess.Popen(
         [

@@ -65,8 +65,9 @@ class TestCompose:
         services = compose["services"]
         assert set(services) == {"app", "db", "redis", "migrate"}
         assert services["app"]["ports"] == ["8000:8000"]
-        assert services["db"]["ports"] == ["5432:5432"]
-        assert services["redis"]["ports"] == ["6379:6379"]
+        # The database and Redis are published on this machine's loopback only.
+        assert services["db"]["ports"] == ["127.0.0.1:5432:5432"]
+        assert services["redis"]["ports"] == ["127.0.0.1:6379:6379"]
 
     def test_postgres_15_with_a_healthcheck_and_a_named_volume(self, compose):
         db = compose["services"]["db"]

@@ -138,10 +138,25 @@ def test_throttle_enabled_false_switches_every_throttle_off(anon, settings):
     assert {anon.get("/services").status_code for _ in range(4)} == {200}
 
 
+def redis_reachable() -> bool:
+    try:
+        return redis.Redis.from_url(LOCAL_REDIS, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        return False
+
+
 class TestRedis:
     @pytest.fixture
     def redis_cache(self, settings):
-        """The throttle cache on the machine's Redis, under a prefix of this test's own."""
+        """The throttle cache on the machine's Redis, under a prefix of this test's own.
+
+        Skips without a Redis at 127.0.0.1:6379 on a newcomer's machine; CI sets
+        BOOKIT_REQUIRE_REDIS=1, which turns a missing Redis into a failure.
+        """
+        if not redis_reachable():
+            if os.environ.get("BOOKIT_REQUIRE_REDIS") == "1":
+                pytest.fail("Redis at 127.0.0.1:6379 is required here (BOOKIT_REQUIRE_REDIS=1) but not reachable")
+            pytest.skip("no Redis at 127.0.0.1:6379 (start one to run this; CI requires it)")
         prefix = f"bookit-test-prod-{uuid.uuid4().hex}"
         settings.CACHES = {
             **settings.CACHES,

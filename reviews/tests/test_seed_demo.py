@@ -83,3 +83,12 @@ def test_progress_bar_on_large_counts_only(monkeypatch):
     _, err = seed("--bookings", "90")  # 60 more: shown, redrawn per batch of 20
     assert err.count("\r  bookings") == 3
     assert err.endswith("60/60\n")
+
+
+def test_refuses_to_run_in_production(settings):
+    from django.core.management import CommandError, call_command
+
+    settings.IS_PROD = True
+    with pytest.raises(CommandError, match="never runs in prod"):
+        call_command("seed_demo")
+    assert not User.objects.filter(email="admin@bookit.local").exists()

@@ -22,6 +22,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from itertools import islice
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -98,6 +99,8 @@ class Command(BaseCommand):
         parser.add_argument("--bookings", type=int, default=200, help="bookings on the demo services (default 200)")
 
     def handle(self, *args, users: int, services: int, bookings: int, **options):
+        if settings.IS_PROD:
+            raise CommandError("seed_demo creates a superuser with a published password; it never runs in prod.")
         if min(users, services, bookings) < 0:
             raise CommandError("--users, --services and --bookings cannot be negative.")
         self.rng = random.Random(42)  # noqa: S311 - demo data, and the same data for the same options
