@@ -1,5 +1,7 @@
 """Writes to the catalog. The API, the admin and the commands come through here."""
 
+from decimal import Decimal
+
 from django.db import transaction
 from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
@@ -10,17 +12,38 @@ from catalog.models import Service
 WRITABLE_FIELDS = ("name", "description", "price", "duration_minutes", "is_active")
 
 
-def service_create(**fields) -> Service:
-    service = Service(**{k: v for k, v in fields.items() if k in WRITABLE_FIELDS})
+def service_create(
+    *, name: str, price: Decimal, duration_minutes: int, description: str = "", is_active: bool = True
+) -> Service:
+    """A new service; the model's validators and check constraints (price >= 0, 1..1440 minutes) apply."""
+    service = Service(
+        name=name, description=description, price=price, duration_minutes=duration_minutes, is_active=is_active
+    )
     service.full_clean(exclude=["search_vector"])
     service.save()
     return service
 
 
-def service_update(*, service: Service, **fields) -> Service:
-    for name, value in fields.items():
-        if name in WRITABLE_FIELDS:
-            setattr(service, name, value)
+def service_update(
+    *,
+    service: Service,
+    name: str | None = None,
+    description: str | None = None,
+    price: Decimal | None = None,
+    duration_minutes: int | None = None,
+    is_active: bool | None = None,
+) -> Service:
+    """Change the given fields (None leaves one as it is); same validation as on create."""
+    changes = {
+        "name": name,
+        "description": description,
+        "price": price,
+        "duration_minutes": duration_minutes,
+        "is_active": is_active,
+    }
+    for field, value in changes.items():
+        if value is not None:
+            setattr(service, field, value)
     service.full_clean(exclude=["search_vector"])
     service.save()
     return service

@@ -59,3 +59,23 @@ def test_sqlmigrate_shows_the_sql(capsys):
     out = capsys.readouterr().out
     assert "EXCLUDE USING gist (service_id WITH =, tstzrange(start_time, end_time, '[)') WITH &&)" in out
     assert "WHERE (status <> 'cancelled')" in out
+
+
+@pytest.mark.django_db(transaction=False)
+def test_raw_sql_and_model_state_describe_the_same_constraint():
+    """The migration's hand-written SQL and the model's ExclusionConstraint must not drift apart."""
+    from bookings.models import Booking
+
+    from_migration = constraint_definition()
+    state = next(c for c in Booking._meta.constraints if c.name == OVERLAP_CONSTRAINT)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE bookings_booking DROP CONSTRAINT {OVERLAP_CONSTRAINT}")
+    with connection.schema_editor() as editor:
+        editor.add_constraint(Booking, state)  # the DDL Django derives from the model state
+    from_state = constraint_definition()  # the test's transaction rolls all this back
+    exclude_sql, where_sql = from_migration.split(" WHERE ")
+    state_exclude_sql, state_where_sql = from_state.split(" WHERE ")
+    assert state_exclude_sql == exclude_sql
+    # Django writes ~Q(status="cancelled") as NOT (status = 'cancelled'); the same rule for a NOT NULL column.
+    assert where_sql == "(((status)::text <> 'cancelled'::text))"
+    assert state_where_sql == "((NOT ((status)::text = 'cancelled'::text)))"
