@@ -291,6 +291,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "bookit.api.schema.strip_trailing_slashes",
+        "bookit.api.schema.add_links",
     ],
 }
 

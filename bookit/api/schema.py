@@ -1,9 +1,10 @@
 """OpenAPI generation: every operation documents its error responses."""
 
 from drf_spectacular import openapi
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 
 from bookit.api.errors import ErrorSerializer
+from bookit.api.permissions import IsAdminOrReadOnly
 
 _SIMPLE_PERMISSIONS = (AllowAny, IsAuthenticated)
 
@@ -24,7 +25,7 @@ class AutoSchema(openapi.AutoSchema):
         has_body = self.method in ("POST", "PUT", "PATCH")
         if has_body or self.get_filter_backends() or self.method == "GET":
             statuses.append("400")
-        if any(not isinstance(p, _SIMPLE_PERMISSIONS) for p in self.view.get_permissions()):
+        if any(self._may_forbid(permission) for permission in self.view.get_permissions()):
             statuses.append("403")
         if "{" in self.path or self._is_list_view():  # a list's page past the end is a 404 too
             statuses.append("404")
@@ -34,6 +35,11 @@ class AutoSchema(openapi.AutoSchema):
             statuses.append("429")
         statuses.append("503")
         return statuses
+
+    def _may_forbid(self, permission) -> bool:
+        if isinstance(permission, _SIMPLE_PERMISSIONS):
+            return False
+        return not (isinstance(permission, IsAdminOrReadOnly) and self.method in SAFE_METHODS)
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
@@ -46,4 +52,37 @@ class AutoSchema(openapi.AutoSchema):
 def strip_trailing_slashes(result, generator, request, public):
     """Routes accept both forms; the contract names them without the slash."""
     result["paths"] = {(path.rstrip("/") or "/"): item for path, item in result["paths"].items()}
+    return result
+
+
+# What a client (or schemathesis' stateful phase) can do next with the object a POST created.
+LINKS = {
+    "bookings_create": [
+        "bookings_retrieve",
+        "bookings_partial_update",
+        "bookings_status_partial_update",
+        "bookings_destroy",
+    ],
+    "services_create": ["services_retrieve", "services_partial_update", "services_destroy"],
+    "reviews_create": ["reviews_partial_update", "reviews_destroy"],
+}
+
+
+def add_links(result, generator, request, public):
+    """OpenAPI links from each created object's ``id`` to the operations on it."""
+    operations = {
+        operation["operationId"]: operation
+        for item in result["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    }
+    for creator, targets in LINKS.items():
+        if creator not in operations:
+            continue
+        created = operations[creator]["responses"]["201"]
+        created["links"] = {
+            target: {"operationId": target, "parameters": {"id": "$response.body#/id"}}
+            for target in targets
+            if target in operations
+        }
     return result

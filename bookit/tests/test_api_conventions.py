@@ -100,3 +100,16 @@ def test_bad_host_header_is_a_json_400(client, settings):
 
 def test_schema_path_accepts_a_trailing_slash_too(anon):
     assert anon.get("/openapi.json/").status_code == 200
+
+
+def test_schema_links_created_objects_to_their_operations(anon):
+    schema = json.loads(anon.get("/openapi.json").content)
+    links = schema["paths"]["/bookings"]["post"]["responses"]["201"]["links"]
+    assert set(links) == {
+        "bookings_retrieve",
+        "bookings_partial_update",
+        "bookings_status_partial_update",
+        "bookings_destroy",
+    }
+    assert links["bookings_retrieve"]["parameters"] == {"id": "$response.body#/id"}
+    assert "403" not in schema["paths"]["/services"]["get"]["responses"]  # reading is open to everyone

@@ -173,3 +173,20 @@ class TestServiceRatings:
         ReviewFactory.create_batch(30)
         with django_assert_max_num_queries(len(few.captured_queries)):
             assert len(anon.get("/services?page_size=40").json()["results"]) == 32
+
+
+def test_review_author_and_service_come_from_the_booking(user_client, user, other_user, completed):
+    other_service = ServiceFactory()
+    response = user_client.post(
+        "/reviews",
+        {
+            "booking_id": completed.id,
+            "rating": 4,
+            "user_id": other_user.id,
+            "user": other_user.id,
+            "service_id": other_service.id,
+        },
+    )
+    assert response.status_code == 201
+    review = Review.objects.get()
+    assert (review.user, review.service_id) == (user, completed.service_id)
