@@ -51,8 +51,10 @@ def test_fuzzing_finds_no_errors(live_server, role):
         CHECKS,
         "--max-examples",
         os.environ.get("FUZZ_MAX_EXAMPLES", "8"),
+        # One worker: CPython 3.11 before 3.11.9 can crash in ast.parse when hypothesis
+        # describes strategies from several threads at once (gh-106905), a tool error, not ours.
         "--workers",
-        "2",
+        "1",
         "--warnings",
         "off",
         "--request-timeout",
