@@ -7,6 +7,7 @@ service whose ``[start, end)`` ranges overlap. We never pre-check with a SELECT
 violation (SQLSTATE 23P01) into a ``Conflict`` that names the taken slot.
 """
 
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -46,8 +47,12 @@ def _overlap_conflict(booking: Booking) -> Conflict:
 
 
 def _save(booking: Booking) -> Booking:
+    # Inside a transaction (a change that locked the row first, the admin's form), a
+    # savepoint keeps the transaction usable after a violation. Outside one (a new
+    # booking from the API), the lone INSERT is atomic by itself: wrapping it would
+    # add BEGIN and COMMIT round trips and change nothing.
     try:
-        with transaction.atomic():  # a savepoint when called inside a transaction
+        with transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext():
             booking.save()
     except IntegrityError as exc:
         if _is_overlap(exc):
@@ -68,7 +73,6 @@ def _lock(booking: Booking) -> Booking:
     return Booking.objects.select_for_update().select_related("service").get(pk=booking.pk)
 
 
-@transaction.atomic
 def booking_create(
     *,
     user,
@@ -80,7 +84,8 @@ def booking_create(
 ) -> Booking:
     """Book ``service`` for ``user``: in the future, on an active service, starting as pending.
 
-    ``end_time`` defaults to ``start_time + service.duration_minutes``.
+    ``end_time`` defaults to ``start_time + service.duration_minutes``. Not
+    wrapped in a transaction: its only write is one INSERT (see ``_save``).
     """
     now = now or timezone.now()
     if not service.is_active:

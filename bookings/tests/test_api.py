@@ -1,10 +1,14 @@
 """POST/GET/PATCH/DELETE /bookings for anonymous, owner, other user and admin."""
 
+import json
 from datetime import timedelta
 
 import pytest
+from rest_framework.renderers import JSONRenderer
 
 from bookings.models import Booking
+from bookings.selectors import booking_list
+from bookings.serializers import BookingSerializer
 from bookings.tests.factories import BookingFactory, future
 from catalog.tests.factories import ServiceFactory
 
@@ -173,6 +177,19 @@ class TestRead:
         assert admin_client.get(f"/bookings/{booking.id}").status_code == 200
         assert other_client.get(f"/bookings/{booking.id}").status_code == 404
         assert anon.get(f"/bookings/{booking.id}").status_code == 401
+
+    def test_list_rows_are_the_serializers_output(self, admin_client, admin_user):
+        """The list builds rows from .values() (bookings.serializers.booking_rows): the JSON is BookingSerializer's."""
+        BookingFactory(notes="Window seat, ünïcode")
+        BookingFactory(
+            status=Status.CANCELLED,
+            cancelled_at=future(1).replace(microsecond=123456),
+            cancellation_reason="Changed plans.",
+        )
+        BookingFactory(start_time=future(100).replace(second=7, microsecond=5), service__name="Studio")
+        results = admin_client.get("/bookings").json()["results"]
+        expected = JSONRenderer().render(BookingSerializer(booking_list(user=admin_user), many=True).data)
+        assert results == json.loads(expected)
 
     def test_list_query_count_is_constant(self, admin_client, django_assert_max_num_queries):
         BookingFactory.create_batch(2)
