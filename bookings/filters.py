@@ -7,6 +7,7 @@ from rest_framework.exceptions import ValidationError
 
 from bookings.models import Booking, TsTzRange
 from bookit.api.fields import NAIVE_MESSAGE, RANGE_MESSAGE, as_utc
+from bookit.api.filters import FilterSet
 
 
 class AwareIsoDateTimeField(IsoDateTimeField):
@@ -33,7 +34,7 @@ class AwareIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = AwareIsoDateTimeField
 
 
-class BookingFilter(django_filters.FilterSet):
+class BookingFilter(FilterSet):
     """``from``/``to`` select bookings overlapping ``[from, to)``, through the GiST index on the period."""
 
     status = django_filters.ChoiceFilter(choices=Booking.Status.choices)

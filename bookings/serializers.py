@@ -70,6 +70,12 @@ def booking_rows(rows) -> list[dict]:
     ]
 
 
+def booking_json(booking: Booking) -> dict:
+    """``BookingSerializer``'s output for one booking whose service is loaded, as the writes return it."""
+    row = {name: getattr(booking, name) for name in BOOKING_LIST_VALUES}
+    return booking_rows([{**row, "service_name": booking.service.name}])[0]
+
+
 class BookingCreateSerializer(serializers.Serializer):
     service_id = serializers.PrimaryKeyRelatedField(
         queryset=Service.objects.defer("search_vector"),  # only `?q=` reads it

@@ -15,6 +15,7 @@ from bookings.serializers import (
     BookingSerializer,
     BookingStatusSerializer,
     BookingUpdateSerializer,
+    booking_json,
     booking_rows,
 )
 from bookit.api.errors import ErrorSerializer
@@ -22,6 +23,8 @@ from bookit.api.permissions import IsAdmin
 from catalog.models import Service
 
 CONFLICT = {409: ErrorSerializer}
+# A list row's service name as a subquery, not a join: the page's count() then leaves it out.
+SERVICE_NAME = Subquery(Service.objects.filter(pk=OuterRef("service_id")).values("name"))
 
 
 @extend_schema_view(
@@ -49,16 +52,14 @@ class BookingViewSet(viewsets.ModelViewSet):
         return selectors.booking_list(user=self.request.user)
 
     def list(self, request):
-        # The service's name as a subquery, not a join: the page's count() then leaves it out.
-        service_name = Subquery(Service.objects.filter(pk=OuterRef("service_id")).values("name"))
-        bookings = self.filter_queryset(self.get_queryset()).values(*BOOKING_LIST_VALUES, service_name=service_name)
+        bookings = self.filter_queryset(self.get_queryset()).values(*BOOKING_LIST_VALUES, service_name=SERVICE_NAME)
         return self.get_paginated_response(booking_rows(self.paginate_queryset(bookings)))
 
     def create(self, request):
         data = BookingCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         booking = services.booking_create(user=request.user, **data.validated_data)
-        return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
+        return Response(booking_json(booking), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         booking = self.get_object()
@@ -72,7 +73,7 @@ class BookingViewSet(viewsets.ModelViewSet):
                 booking = services.booking_update(booking=booking, **changes)
             if cancel:
                 booking = services.booking_cancel(booking=booking, reason=reason)
-        return Response(BookingSerializer(booking).data)
+        return Response(booking_json(booking))
 
     def destroy(self, request, pk=None):
         services.booking_delete(booking=self.get_object(), by_staff=request.user.is_staff)
@@ -91,4 +92,4 @@ class BookingViewSet(viewsets.ModelViewSet):
         booking = services.booking_set_status(
             booking=booking, status=data.validated_data["status"], reason=data.validated_data["cancellation_reason"]
         )
-        return Response(BookingSerializer(booking).data)
+        return Response(booking_json(booking))

@@ -1,5 +1,7 @@
 """Reads of the catalog."""
 
+import functools
+
 from django.db.models import Avg, Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Round
 
@@ -23,9 +25,18 @@ def service_list(*, user) -> QuerySet[Service]:
     leaves them out. ``reviews`` is the reverse name of ``reviews.Review.service``:
     a lookup by name, so the catalog never imports upwards.
     """
+    return _rated_services(staff=bool(user and user.is_staff)).all()
+
+
+@functools.cache
+def _rated_services(*, staff: bool) -> QuerySet[Service]:
+    """Built once per process: resolving the annotations costs more than the query's own SQL.
+
+    Never evaluated itself; callers get a copy (``.all()``), so no rows are cached here.
+    """
+    services = Service.objects.all() if staff else Service.objects.filter(is_active=True)
     return (
-        service_list_visible(user=user)
-        .defer("search_vector")  # only `?q=` reads it, in the WHERE clause
+        services.defer("search_vector")  # only `?q=` reads it, in the WHERE clause
         .annotate(
             review_count=Coalesce(_per_service("reviews", Count("pk")), 0),
             average_rating=Round(_per_service("reviews", Avg("rating")), 2),

@@ -19,6 +19,9 @@ from reviews.serializers import (
     review_rows,
 )
 
+# A list row's reviewer name as a subquery, not a join: the page's count() then leaves it out.
+REVIEWER_NAME = Subquery(User.objects.filter(pk=OuterRef("user_id")).values("full_name"))
+
 
 @extend_schema_view(
     create=extend_schema(
@@ -71,7 +74,5 @@ class ServiceReviewList(generics.ListAPIView):
         return selectors.review_list_for_service(service_id=service_id)
 
     def list(self, request, service_id=None):
-        # The reviewer's name as a subquery, not a join: the page's count() then leaves it out.
-        reviewer_name = Subquery(User.objects.filter(pk=OuterRef("user_id")).values("full_name"))
-        reviews = self.filter_queryset(self.get_queryset()).values(*REVIEW_LIST_VALUES, reviewer_name=reviewer_name)
+        reviews = self.filter_queryset(self.get_queryset()).values(*REVIEW_LIST_VALUES, reviewer_name=REVIEWER_NAME)
         return self.get_paginated_response(review_rows(self.paginate_queryset(reviews)))

@@ -59,3 +59,14 @@ def test_password_change_with_current_password(user_client, user):
     assert response.status_code == 200
     user.refresh_from_db()
     assert user.check_password("a-brand-new-secret-42")
+
+
+def test_me_body_is_the_serializers_output(user_client, user):
+    """GET /me is built by accounts.serializers.user_json, not the ModelSerializer: the JSON is the same."""
+    from rest_framework.renderers import JSONRenderer
+
+    from accounts.serializers import UserSerializer
+
+    user.date_joined = user.date_joined.replace(microsecond=123456)
+    user.save()
+    assert user_client.get("/me").content == JSONRenderer().render(UserSerializer(user).data)

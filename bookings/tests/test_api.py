@@ -191,6 +191,17 @@ class TestRead:
         expected = JSONRenderer().render(BookingSerializer(booking_list(user=admin_user), many=True).data)
         assert results == json.loads(expected)
 
+    def test_write_responses_are_the_serializers_output(self, user_client, service):
+        """Writes answer with bookings.serializers.booking_json, not the ModelSerializer: the JSON is the same."""
+        body = {"service_id": service.id, "start_time": iso(future(30)), "notes": "Hi ünïcode"}
+        created = user_client.post("/bookings", body)
+        assert created.status_code == 201
+        booking = Booking.objects.select_related("service").get(pk=created.json()["id"])
+        assert created.content == JSONRenderer().render(BookingSerializer(booking).data)
+        cancelled = user_client.patch(f"/bookings/{booking.id}", {"status": "cancelled", "cancellation_reason": "x"})
+        booking.refresh_from_db()
+        assert cancelled.content == JSONRenderer().render(BookingSerializer(booking).data)
+
     def test_list_query_count_is_constant(self, admin_client, django_assert_max_num_queries):
         BookingFactory.create_batch(2)
         with django_assert_max_num_queries(10) as few:
