@@ -26,6 +26,7 @@ socket errors); speed never fails it.
 """
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -124,7 +125,10 @@ class Result:
 
 
 def setup_django() -> None:
-    os.environ.update(SERVER_ENV)
+    # The server logs every request (to a file, see Server); this process's own requests
+    # (count_queries) and commands stay quiet so the table is readable.
+    SERVER_ENV["LOG_LEVEL"] = os.environ.get("LOG_LEVEL", "INFO")
+    os.environ.update({**SERVER_ENV, "LOG_LEVEL": "WARNING"})
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -149,7 +153,7 @@ def prepare_database(name: str, bookings: int, *, reuse: bool) -> None:
     call_command("migrate", verbosity=0)
     delete_benchmark_rows()
     started = time.monotonic()
-    call_command("seed_demo", users=USERS, services=SERVICES, bookings=bookings, verbosity=0)
+    call_command("seed_demo", users=USERS, services=SERVICES, bookings=bookings, stdout=io.StringIO())
     if fresh:
         print(f"  seeded {Booking.objects.count():,} bookings in {time.monotonic() - started:.0f} s", flush=True)
     else:
