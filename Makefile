@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run serve test fuzz stress install lint migrate db-stop clean
+.PHONY: run serve test fuzz stress bench install lint migrate db-stop clean
 
 run: install migrate
 	@$(MANAGE) seed_demo
@@ -36,6 +36,10 @@ fuzz: install
 # Race stress through gunicorn; STRESS_ARGS="--attempts 300 --clients 32" for the CI size.
 stress: install
 	$(BIN)/python scripts/stress.py $(STRESS_ARGS)
+
+# BookIt against its ceilings (BENCHMARKS.md); BENCH_ARGS="--large-scale 1000000" adds the 1M run.
+bench: install
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 install: $(VENV)/.installed
 

@@ -25,7 +25,7 @@ class RegisterView(GenericAPIView):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_register(**data.validated_data)
-        return Response(serializers.UserSerializer(user).data, status=status.HTTP_201_CREATED)
+        return Response(serializers.user_json(user), status=status.HTTP_201_CREATED)
 
 
 class LoginView(TokenObtainPairView):
@@ -87,11 +87,11 @@ class MeView(GenericAPIView):
 
     @extend_schema(tags=["me"])
     def get(self, request):
-        return Response(serializers.UserSerializer(request.user).data)
+        return Response(serializers.user_json(request.user))
 
     @extend_schema(request=serializers.MeUpdateSerializer, responses={200: serializers.UserSerializer}, tags=["me"])
     def patch(self, request):
         data = serializers.MeUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_update(user=request.user, **data.validated_data)
-        return Response(serializers.UserSerializer(user).data)
+        return Response(serializers.user_json(user))

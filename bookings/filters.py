@@ -1,13 +1,17 @@
+from datetime import timedelta
+
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError as FormValidationError
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.db.models import F
 from django.utils.dateparse import parse_datetime
 from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError
 
 from bookings.models import Booking, TsTzRange
 from bookit.api.fields import NAIVE_MESSAGE, RANGE_MESSAGE, as_utc
+from bookit.api.filters import FilterSet
 
 
 class AwareIsoDateTimeField(IsoDateTimeField):
@@ -40,7 +44,7 @@ class IdFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
-class BookingFilter(django_filters.FilterSet):
+class BookingFilter(FilterSet):
     """``from``/``to`` select bookings overlapping ``[from, to)``, through the GiST index on the period."""
 
     status = django_filters.ChoiceFilter(choices=Booking.Status.choices)
@@ -64,7 +68,13 @@ class BookingFilter(django_filters.FilterSet):
         if start and end and end <= start:
             raise ValidationError({"to": ["`to` must be after `from`."]})
         window = DateTimeTZRange(start, end, "[)")  # a missing bound is open
-        return queryset.alias(period=TsTzRange("start_time", "end_time")).filter(period__overlap=window)
+        queryset = queryset.alias(period=TsTzRange("start_time", "end_time")).filter(period__overlap=window)
+        # Same order, but not one the start_time index can produce. Otherwise PostgreSQL walks
+        # that index from the oldest booking, filtering on the overlap, in the belief that a
+        # window's bookings are spread evenly over time; they sit together, so with a million
+        # bookings it read 600,000 rows (250 ms) to fill a page of this week. This way it
+        # finds the window's rows through the GiST index on the period and sorts those (1 ms).
+        return queryset.order_by(F("start_time") + timedelta(0), "id")
 
 
 # `from` is a Python keyword: declared as `from_`, exposed (and documented) as `from`.

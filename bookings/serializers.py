@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from bookings.models import Booking
-from bookit.api.fields import AwareDateTimeField
+from bookit.api.fields import AwareDateTimeField, datetime_json
 from catalog.models import Service
 
 
@@ -29,9 +29,56 @@ class BookingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# Columns of a list page (with `service_name`, see bookings.views), in BookingSerializer's order.
+BOOKING_LIST_VALUES = [
+    "id",
+    "user_id",
+    "service_id",
+    "start_time",
+    "end_time",
+    "status",
+    "notes",
+    "cancelled_at",
+    "cancellation_reason",
+    "created_at",
+    "updated_at",
+]
+
+
+def booking_rows(rows) -> list[dict]:
+    """``BookingSerializer``'s output for ``.values(*BOOKING_LIST_VALUES, service_name=...)`` rows.
+
+    The list endpoint builds its page with this rather than the serializer: the
+    same JSON (a test compares them) for a fraction of DRF's per-field work.
+    """
+    return [
+        {
+            "id": row["id"],
+            "user_id": row["user_id"],
+            "service_id": row["service_id"],
+            "service_name": row["service_name"],
+            "start_time": datetime_json(row["start_time"]),
+            "end_time": datetime_json(row["end_time"]),
+            "status": row["status"],
+            "notes": row["notes"],
+            "cancelled_at": datetime_json(row["cancelled_at"]),
+            "cancellation_reason": row["cancellation_reason"],
+            "created_at": datetime_json(row["created_at"]),
+            "updated_at": datetime_json(row["updated_at"]),
+        }
+        for row in rows
+    ]
+
+
+def booking_json(booking: Booking) -> dict:
+    """``BookingSerializer``'s output for one booking whose service is loaded, as the writes return it."""
+    row = {name: getattr(booking, name) for name in BOOKING_LIST_VALUES}
+    return booking_rows([{**row, "service_name": booking.service.name}])[0]
+
+
 class BookingCreateSerializer(serializers.Serializer):
     service_id = serializers.PrimaryKeyRelatedField(
-        queryset=Service.objects.all(),
+        queryset=Service.objects.defer("search_vector"),  # only `?q=` reads it
         pk_field=serializers.IntegerField(),  # 2.5 is an error, not service 2
         source="service",
         error_messages={"does_not_exist": "No service with id {pk_value}."},

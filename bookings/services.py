@@ -3,13 +3,21 @@
 The database is the judge of double booking: an exclusion constraint
 (``bookings_booking_no_overlap``) rejects two non-cancelled bookings of one
 service whose ``[start, end)`` ranges overlap. We never pre-check with a SELECT
-(two requests could both pass it); we write inside a savepoint and turn the
-violation (SQLSTATE 23P01) into a ``Conflict`` that names the taken slot.
+(two requests could both pass it); we write inside a transaction (a savepoint
+when nested) and turn the violation (SQLSTATE 23P01) into a ``Conflict`` that
+names the taken slot.
+
+Writers of one service queue on a transaction-level advisory lock before they
+write. Without it, concurrent inserts of overlapping periods find each other's
+uncommitted index entries inside the exclusion check and wait for each other;
+PostgreSQL breaks such waits as deadlocks only after ``deadlock_timeout`` (1 s).
+The lock decides nothing: it only orders the writers, and the constraint still
+judges each write.
 """
 
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 
@@ -20,15 +28,17 @@ from bookit.errors import Conflict, DomainError
 from catalog.models import Service
 
 Status = Booking.Status
+# First key of pg_advisory_xact_lock(namespace, hashint8(service_id)): "BK" in ASCII.
+LOCK_NAMESPACE = 0x424B
 
 
 def _fmt(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _overlap_conflict(booking: Booking) -> Conflict:
-    """Name the booking that holds the slot (it is committed, or we would not have failed)."""
-    taken = (
+def _taken_by(booking: Booking) -> Booking | None:
+    """The earliest committed, non-cancelled booking of the same service overlapping ``booking``."""
+    return (
         Booking.objects.filter(
             service_id=booking.service_id, start_time__lt=booking.end_time, end_time__gt=booking.start_time
         )
@@ -37,21 +47,30 @@ def _overlap_conflict(booking: Booking) -> Conflict:
         .order_by("start_time")
         .first()
     )
+
+
+def _overlap_conflict(booking: Booking) -> Conflict:
+    """Name the booking that holds the slot (it is committed, or we would not have failed)."""
+    taken = _taken_by(booking)
     start, end = (taken.start_time, taken.end_time) if taken else (booking.start_time, booking.end_time)
     return Conflict(f"This service is already booked between {_fmt(start)} and {_fmt(end)}.", code="booking_conflict")
 
 
 def _save(booking: Booking, *, attempts: int = 3) -> Booking:
-    """Write in a savepoint; an overlap becomes a Conflict.
+    """Write under the service's advisory lock, in a transaction (a savepoint when nested).
 
-    Two concurrent inserts of overlapping periods can each find the other's
-    uncommitted index entry and wait for each other; PostgreSQL then aborts one
-    with ``deadlock_detected``. Rolling back to the savepoint releases its locks,
-    and the retry sees the winner committed: a clean 409 instead of an error.
+    An overlap becomes a Conflict. Should PostgreSQL still abort the write with
+    ``deadlock_detected`` (a status change racing a write it does not queue
+    behind), rolling back releases its locks and the retry sees the winner
+    committed: a clean 409 instead of an error.
     """
     for attempt in range(1, attempts + 1):
         try:
-            with transaction.atomic():  # a savepoint when called inside a transaction
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_advisory_xact_lock(%s, hashint8(%s))", [LOCK_NAMESPACE, booking.service_id]
+                    )
                 booking.save()
             return booking
         except IntegrityError as exc:
@@ -85,7 +104,6 @@ def _lock(booking: Booking) -> Booking:
     return Booking.objects.select_for_update(of=("self",)).select_related("service").get(pk=booking.pk)
 
 
-@transaction.atomic
 def booking_create(
     *,
     user,
@@ -97,7 +115,8 @@ def booking_create(
 ) -> Booking:
     """Book ``service`` for ``user``: in the future, on an active service, starting as pending.
 
-    ``end_time`` defaults to ``start_time + service.duration_minutes``.
+    ``end_time`` defaults to ``start_time + service.duration_minutes``. Its one
+    write is ``_save``'s transaction; the conflict message is read after it.
     """
     now = now or timezone.now()
     if not service.is_active:

@@ -2,6 +2,7 @@ import django_filters
 from django.contrib.postgres.search import SearchQuery
 from django.db.models import F
 
+from bookit.api.filters import FilterSet
 from catalog.models import Service
 
 
@@ -19,7 +20,7 @@ class StableOrderingFilter(django_filters.OrderingFilter):
         return qs.order_by(*(self.get_ordering_value(param) for param in value), "id")
 
 
-class ServiceFilter(django_filters.FilterSet):
+class ServiceFilter(FilterSet):
     q = django_filters.CharFilter(method="search", help_text="Full-text search over name and description.")
     min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte")
     max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte")

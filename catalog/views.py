@@ -6,7 +6,7 @@ from bookit.api.errors import ErrorSerializer
 from bookit.api.permissions import IsAdminOrReadOnly
 from catalog import selectors, services
 from catalog.filters import ServiceFilter
-from catalog.serializers import ServiceInputSerializer, ServiceSerializer
+from catalog.serializers import ServiceInputSerializer, ServiceSerializer, service_rows
 
 
 @extend_schema_view(
@@ -26,6 +26,10 @@ class ServiceViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return selectors.service_list(user=self.request.user)
+
+    def list(self, request):
+        services = self.filter_queryset(self.get_queryset()).values(*ServiceSerializer.Meta.fields)
+        return self.get_paginated_response(service_rows(self.paginate_queryset(services)))
 
     def create(self, request):
         data = ServiceInputSerializer(data=request.data)

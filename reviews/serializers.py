@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from bookit.api.fields import datetime_json
 from reviews.models import Review
 
 
@@ -12,6 +13,39 @@ class ReviewSerializer(serializers.ModelSerializer):
         model = Review
         fields = ["id", "booking_id", "service_id", "reviewer_name", "rating", "comment", "created_at", "updated_at"]
         read_only_fields = fields
+
+
+# Columns of a list page (with `reviewer_name`, see reviews.views), in ReviewSerializer's order.
+REVIEW_LIST_VALUES = [
+    "id",
+    "booking_id",
+    "service_id",
+    "rating",
+    "comment",
+    "created_at",
+    "updated_at",
+]
+
+
+def review_rows(rows) -> list[dict]:
+    """``ReviewSerializer``'s output for ``.values(*REVIEW_LIST_VALUES, reviewer_name=...)`` rows.
+
+    The list endpoint builds its page with this rather than the serializer: the
+    same JSON (a test compares them) for a fraction of DRF's per-field work.
+    """
+    return [
+        {
+            "id": row["id"],
+            "booking_id": row["booking_id"],
+            "service_id": row["service_id"],
+            "reviewer_name": row["reviewer_name"],
+            "rating": row["rating"],
+            "comment": row["comment"],
+            "created_at": datetime_json(row["created_at"]),
+            "updated_at": datetime_json(row["updated_at"]),
+        }
+        for row in rows
+    ]
 
 
 class ReviewCreateSerializer(serializers.Serializer):

@@ -82,3 +82,14 @@ def test_password_change_signs_out_other_sessions(anon, user_client, user):
     assert user_client.patch("/me", {"password": new_password, "current_password": PASSWORD}).status_code == 200
     assert anon.post("/auth/refresh", {"refresh": refresh}).status_code == 401
     assert anon.post("/auth/login", {"email": user.email, "password": new_password}).status_code == 200
+
+
+def test_me_body_is_the_serializers_output(user_client, user):
+    """GET /me is built by accounts.serializers.user_json, not the ModelSerializer: the JSON is the same."""
+    from rest_framework.renderers import JSONRenderer
+
+    from accounts.serializers import UserSerializer
+
+    user.date_joined = user.date_joined.replace(microsecond=123456)
+    user.save()
+    assert user_client.get("/me").content == JSONRenderer().render(UserSerializer(user).data)

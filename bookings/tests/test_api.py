@@ -1,10 +1,14 @@
 """POST/GET/PATCH/DELETE /bookings for anonymous, owner, other user and admin."""
 
+import json
 from datetime import timedelta, timezone
 
 import pytest
+from rest_framework.renderers import JSONRenderer
 
 from bookings.models import Booking
+from bookings.selectors import booking_list
+from bookings.serializers import BookingSerializer
 from bookings.tests.factories import BookingFactory, future
 from catalog.tests.factories import ServiceFactory
 
@@ -187,6 +191,30 @@ class TestRead:
         assert admin_client.get(f"/bookings/{booking.id}").status_code == 200
         assert other_client.get(f"/bookings/{booking.id}").status_code == 404
         assert anon.get(f"/bookings/{booking.id}").status_code == 401
+
+    def test_list_rows_are_the_serializers_output(self, admin_client, admin_user):
+        """The list builds rows from .values() (bookings.serializers.booking_rows): the JSON is BookingSerializer's."""
+        BookingFactory(notes="Window seat, ünïcode")
+        BookingFactory(
+            status=Status.CANCELLED,
+            cancelled_at=future(1).replace(microsecond=123456),
+            cancellation_reason="Changed plans.",
+        )
+        BookingFactory(start_time=future(100).replace(second=7, microsecond=5), service__name="Studio")
+        results = admin_client.get("/bookings").json()["results"]
+        expected = JSONRenderer().render(BookingSerializer(booking_list(user=admin_user), many=True).data)
+        assert results == json.loads(expected)
+
+    def test_write_responses_are_the_serializers_output(self, user_client, service):
+        """Writes answer with bookings.serializers.booking_json, not the ModelSerializer: the JSON is the same."""
+        body = {"service_id": service.id, "start_time": iso(future(30)), "notes": "Hi ünïcode"}
+        created = user_client.post("/bookings", body)
+        assert created.status_code == 201
+        booking = Booking.objects.select_related("service").get(pk=created.json()["id"])
+        assert created.content == JSONRenderer().render(BookingSerializer(booking).data)
+        cancelled = user_client.patch(f"/bookings/{booking.id}", {"status": "cancelled", "cancellation_reason": "x"})
+        booking.refresh_from_db()
+        assert cancelled.content == JSONRenderer().render(BookingSerializer(booking).data)
 
     def test_list_query_count_is_constant(self, admin_client, django_assert_max_num_queries):
         BookingFactory.create_batch(2)

@@ -1,11 +1,17 @@
+import json
 from decimal import Decimal
 
 import pytest
+from django.db.models import F
+from rest_framework.renderers import JSONRenderer
 
 from bookings.models import Booking
 from bookings.tests.factories import BookingFactory
+from catalog.selectors import service_list
+from catalog.serializers import ServiceSerializer
 from catalog.tests.factories import ServiceFactory
 from reviews.models import Review
+from reviews.serializers import ReviewSerializer
 from reviews.tests.factories import ReviewFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +81,21 @@ class TestCreate:
             )
 
 
+def rendered(data):
+    """What the API's renderer makes of serializer output, as the client reads it."""
+    return json.loads(JSONRenderer().render(data))
+
+
 class TestServiceReviews:
+    def test_list_rows_are_the_serializers_output(self, anon):
+        """The list builds rows from .values() (reviews.serializers.review_rows): the JSON is ReviewSerializer's."""
+        service = ServiceFactory()
+        ReviewFactory(booking__service=service, rating=5, comment="Great, ünïcode \u2028 too", user__full_name="")
+        ReviewFactory(booking__service=service, rating=1, comment="")
+        results = anon.get(f"/reviews/services/{service.id}").json()["results"]
+        expected = ReviewSerializer(Review.objects.filter(service=service).select_related("user"), many=True).data
+        assert results == rendered(expected)
+
     def test_public_newest_first_with_name_never_email(self, anon):
         service = ServiceFactory()
         old = ReviewFactory(booking__service=service)
@@ -147,6 +167,18 @@ class TestChange:
 
 
 class TestServiceRatings:
+    def test_list_rows_are_the_serializers_output(self, anon):
+        """The list builds rows from .values() (catalog.serializers.service_rows): the JSON is ServiceSerializer's."""
+        rated = ServiceFactory(name="Rated", price=Decimal("1234567.05"), description="")
+        for rating in (5, 4, 4):
+            ReviewFactory(booking__service=rated, rating=rating)
+        ReviewFactory(booking__service=ServiceFactory(name="Whole", price=Decimal("0.00")), rating=3)
+        ServiceFactory(name="Unrated")
+        by_rating = service_list(user=None).order_by(F("average_rating").desc(nulls_last=True), "id")
+        for query, services in (("", service_list(user=None)), ("?ordering=-average_rating", by_rating)):
+            results = anon.get(f"/services{query}").json()["results"]
+            assert results == rendered(ServiceSerializer(services, many=True).data)
+
     def test_average_and_count_on_list_and_detail(self, anon):
         rated = ServiceFactory(name="Rated")
         for rating in (5, 4, 4):
