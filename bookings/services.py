@@ -15,6 +15,8 @@ The lock decides nothing: it only orders the writers, and the constraint still
 judges each write.
 """
 
+import contextlib
+import re
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -36,9 +38,18 @@ def _fmt(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _taken_by(booking: Booking) -> Booking | None:
-    """The earliest committed, non-cancelled booking of the same service overlapping ``booking``."""
-    return (
+# PostgreSQL's DETAIL of an exclusion violation names the row it clashed with:
+# ... conflicts with existing key (service_id, tstzrange(...))=(7, ["2030-01-01 10:00:00+00","2030-01-01 11:00:00+00")).
+EXISTING_PERIOD = re.compile(r'conflicts with existing key \(.*\)=\(\d+, \["?([^",]+)"?,"?([^",)]+)"?\)\)')
+
+
+def _taken_period(exc: IntegrityError, booking: Booking) -> tuple[datetime, datetime]:
+    """The period of the booking that holds the slot: from the error itself, no extra query."""
+    found = EXISTING_PERIOD.search(getattr(getattr(exc.__cause__, "diag", None), "message_detail", None) or "")
+    if found:
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(found[1]), datetime.fromisoformat(found[2])
+    taken = (  # an unexpected DETAIL: ask the database (the holder is committed, or we would not have failed)
         Booking.objects.filter(
             service_id=booking.service_id, start_time__lt=booking.end_time, end_time__gt=booking.start_time
         )
@@ -47,12 +58,11 @@ def _taken_by(booking: Booking) -> Booking | None:
         .order_by("start_time")
         .first()
     )
+    return (taken.start_time, taken.end_time) if taken else (booking.start_time, booking.end_time)
 
 
-def _overlap_conflict(booking: Booking) -> Conflict:
-    """Name the booking that holds the slot (it is committed, or we would not have failed)."""
-    taken = _taken_by(booking)
-    start, end = (taken.start_time, taken.end_time) if taken else (booking.start_time, booking.end_time)
+def _overlap_conflict(exc: IntegrityError, booking: Booking) -> Conflict:
+    start, end = _taken_period(exc, booking)
     return Conflict(f"This service is already booked between {_fmt(start)} and {_fmt(end)}.", code="booking_conflict")
 
 
@@ -75,7 +85,7 @@ def _save(booking: Booking, *, attempts: int = 3) -> Booking:
             return booking
         except IntegrityError as exc:
             if sqlstate(exc) == EXCLUSION_VIOLATION:
-                raise _overlap_conflict(booking) from exc
+                raise _overlap_conflict(exc, booking) from exc
             raise
         except OperationalError as exc:
             if sqlstate(exc) != DEADLOCK_DETECTED or attempt == attempts:
