@@ -14,6 +14,10 @@ class Service(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Kept by a trigger on reviews_review (reviews migration 0002), in the review's own
+    # transaction: a list of services reads its ratings without aggregating every review.
+    review_count = models.PositiveIntegerField(default=0, editable=False)
+    rating_sum = models.PositiveIntegerField(default=0, editable=False)
     # Maintained by PostgreSQL; `?q=` searches it through a GIN index.
     search_vector = models.GeneratedField(
         expression=SearchVector("name", weight="A", config="english")

@@ -2,10 +2,17 @@
 
 import functools
 
-from django.db.models import Avg, Count, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce, Round
+from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Cast, Coalesce, NullIf, Round
 
 from catalog.models import Service
+
+# rating_sum / review_count, rounded to 2 places; NULL for a service without reviews.
+AVERAGE_RATING = Round(
+    Cast("rating_sum", DecimalField(max_digits=12, decimal_places=2)) / NullIf(F("review_count"), 0),
+    2,
+    output_field=DecimalField(max_digits=3, decimal_places=2),
+)
 
 
 def service_list_visible(*, user) -> QuerySet[Service]:
@@ -19,11 +26,9 @@ def service_list_visible(*, user) -> QuerySet[Service]:
 def service_list(*, user) -> QuerySet[Service]:
     """Services the caller may see (active ones, or all for admins), with their ratings.
 
-    ``average_rating`` (null without reviews) and ``review_count`` are computed
-    in the same query as the rows, as correlated subqueries: PostgreSQL
-    evaluates them for the rows of the page only, and the page's ``count()``
-    leaves them out. ``reviews`` is the reverse name of ``reviews.Review.service``:
-    a lookup by name, so the catalog never imports upwards.
+    ``review_count`` and ``rating_sum`` are stored on the service (a trigger on
+    reviews keeps them); ``average_rating`` (null without reviews, 2 decimals)
+    is their quotient, so a page of services never aggregates the reviews.
     """
     return _rated_services(staff=bool(user and user.is_staff)).all()
 
@@ -37,10 +42,7 @@ def _rated_services(*, staff: bool) -> QuerySet[Service]:
     services = Service.objects.all() if staff else Service.objects.filter(is_active=True)
     return (
         services.defer("search_vector")  # only `?q=` reads it, in the WHERE clause
-        .annotate(
-            review_count=Coalesce(_per_service("reviews", Count("pk")), 0),
-            average_rating=Round(_per_service("reviews", Avg("rating")), 2),
-        )
+        .annotate(average_rating=AVERAGE_RATING)
         .order_by("name", "id")
     )
 
@@ -62,5 +64,5 @@ def service_list_with_stats() -> QuerySet[Service]:
     """Every service with ``booking_count`` and ``average_rating`` (null without reviews), for staff screens."""
     return Service.objects.annotate(
         booking_count=Coalesce(_per_service("bookings", Count("pk")), 0),
-        average_rating=Round(_per_service("reviews", Avg("rating")), 2),
+        average_rating=AVERAGE_RATING,
     )
