@@ -1,0 +1,54 @@
+"""Queries per request, pinned: the same small number whatever the page size (authentication included).
+
+One table for every list endpoint (and /me), so a change that adds a query
+anywhere shows here. Each endpoint is asked for a page of 5 and a page of 40
+out of 40+ rows with reviews, bookings and users behind them.
+"""
+
+import pytest
+
+from bookings.tests.factories import BookingFactory, future
+from catalog.tests.factories import ServiceFactory
+from conftest import client_for
+from reviews.tests.factories import ReviewFactory
+
+pytestmark = pytest.mark.django_db
+
+WINDOW = "from={}&to={}"
+
+
+@pytest.fixture
+def world(user, admin_user):
+    service = ServiceFactory()
+    ServiceFactory.create_batch(39)
+    ReviewFactory.create_batch(40, booking__service=service)  # 40 reviewers, 40 bookings
+    BookingFactory.create_batch(40, user=user)
+    window = WINDOW.format(
+        future(0).isoformat().replace("+00:00", "Z"), future(10_000).isoformat().replace("+00:00", "Z")
+    )
+    return {"anon": None, "user": user, "admin": admin_user, "service": service.id, "window": window}
+
+
+# fmt: off
+PINNED = [
+    # caller  path                                   queries  what they are
+    ("anon",  "/services",                              2),  # count, page (ratings are stored on the service)
+    ("user",  "/me",                                    1),  # the JWT's user
+    ("user",  "/bookings",                              3),  # the JWT's user, count, page
+    ("admin", "/bookings?{window}",                     3),
+    ("anon",  "/reviews/services/{service}",            3),  # the service exists, count, page
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("caller", "path", "queries"), PINNED, ids=[f"{c} {p}" for c, p, _ in PINNED])
+@pytest.mark.parametrize("page_size", [5, 40])
+def test_queries_per_request_are_pinned(world, django_assert_num_queries, caller, path, queries, page_size):
+    client = client_for(world[caller])
+    url = path.format(**world)
+    separator = "&" if "?" in url else "?"
+    with django_assert_num_queries(queries):
+        response = client.get(f"{url}{separator}page_size={page_size}")
+    assert response.status_code == 200
+    if "results" in response.json():
+        assert len(response.json()["results"]) == page_size
