@@ -29,20 +29,8 @@ class BookingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-# Columns of a list page (with `service_name`, see bookings.views), in BookingSerializer's order.
-BOOKING_LIST_VALUES = [
-    "id",
-    "user_id",
-    "service_id",
-    "start_time",
-    "end_time",
-    "status",
-    "notes",
-    "cancelled_at",
-    "cancellation_reason",
-    "created_at",
-    "updated_at",
-]
+# Columns of a list page: BookingSerializer's, but `service_name`, which bookings.views adds as a subquery.
+BOOKING_LIST_VALUES = [name for name in BookingSerializer.Meta.fields if name != "service_name"]
 
 
 def booking_rows(rows) -> list[dict]:

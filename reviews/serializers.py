@@ -15,16 +15,8 @@ class ReviewSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-# Columns of a list page (with `reviewer_name`, see reviews.views), in ReviewSerializer's order.
-REVIEW_LIST_VALUES = [
-    "id",
-    "booking_id",
-    "service_id",
-    "rating",
-    "comment",
-    "created_at",
-    "updated_at",
-]
+# Columns of a list page: ReviewSerializer's, but `reviewer_name`, which reviews.views adds as a subquery.
+REVIEW_LIST_VALUES = [name for name in ReviewSerializer.Meta.fields if name != "reviewer_name"]
 
 
 def review_rows(rows) -> list[dict]:
