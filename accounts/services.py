@@ -9,7 +9,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
-from bookit.errors import DomainError
+from bookit.domain_errors import DomainError
 
 EMAIL_TAKEN = "A user with this email already exists."
 

@@ -22,7 +22,7 @@ from django.db.models import Q
 from accounts.models import User
 from bookings import services
 from bookings.models import Booking
-from bookit.errors import DomainError
+from bookit.domain_errors import DomainError
 from catalog.models import Service
 
 Status = Booking.Status

@@ -4,7 +4,7 @@ The database is the judge of double booking: an exclusion constraint
 (``bookings_booking_no_overlap``) rejects two non-cancelled bookings of one
 service whose ``[start, end)`` ranges overlap. We never pre-check with a SELECT
 (two requests could both pass it); we write inside a transaction (a savepoint
-when nested) and turn the violation (SQLSTATE 23P01) into a ``Conflict`` that
+when nested) and turn the violation (SQLSTATE 23P01) into a ``ConflictError`` that
 names the taken slot.
 
 Writers of one service queue on a transaction-level advisory lock before they
@@ -25,8 +25,8 @@ from django.utils import timezone
 
 from bookings import selectors
 from bookings.models import Booking
-from bookit.db.errors import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, sqlstate
-from bookit.errors import Conflict, DomainError
+from bookit.db.sqlstate import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, sqlstate
+from bookit.domain_errors import ConflictError, DomainError
 from catalog.models import Service
 
 Status = Booking.Status
@@ -61,15 +61,17 @@ def _taken_period(exc: IntegrityError, booking: Booking) -> tuple[datetime, date
     return (taken.start_time, taken.end_time) if taken else (booking.start_time, booking.end_time)
 
 
-def _overlap_conflict(exc: IntegrityError, booking: Booking) -> Conflict:
+def _overlap_conflict(exc: IntegrityError, booking: Booking) -> ConflictError:
     start, end = _taken_period(exc, booking)
-    return Conflict(f"This service is already booked between {_fmt(start)} and {_fmt(end)}.", code="booking_conflict")
+    return ConflictError(
+        f"This service is already booked between {_fmt(start)} and {_fmt(end)}.", code="booking_conflict"
+    )
 
 
 def _save(booking: Booking, *, attempts: int = 3) -> Booking:
     """Write under the service's advisory lock, in a transaction (a savepoint when nested).
 
-    An overlap becomes a Conflict. Should PostgreSQL still abort the write with
+    An overlap becomes a ConflictError. Should PostgreSQL still abort the write with
     ``deadlock_detected`` (a status change racing a write it does not queue
     behind), rolling back releases its locks and the retry sees the winner
     committed: a clean 409 instead of an error.
@@ -139,9 +141,9 @@ def booking_create(
 
 def _check_changeable(booking: Booking, *, now: datetime, action: str) -> None:
     if booking.status not in (Status.PENDING, Status.CONFIRMED):
-        raise Conflict(f"A {booking.status} booking cannot be {action}.", code="booking_final")
+        raise ConflictError(f"A {booking.status} booking cannot be {action}.", code="booking_final")
     if booking.start_time <= now:
-        raise Conflict(f"This booking has already started and cannot be {action}.", code="booking_started")
+        raise ConflictError(f"This booking has already started and cannot be {action}.", code="booking_started")
 
 
 @transaction.atomic
@@ -165,7 +167,9 @@ def booking_update(
     if start_time is not None or end_time is not None:
         _check_changeable(booking, now=now, action="rescheduled")
         if not booking.service.is_active:
-            raise Conflict("This service is no longer available; the booking cannot move.", code="service_inactive")
+            raise ConflictError(
+                "This service is no longer available; the booking cannot move.", code="service_inactive"
+            )
         new_start = start_time or booking.start_time
         new_end = end_time or _end(new_start, booking.end_time - booking.start_time)
         _check_times(new_start, new_end, now=now)
@@ -173,7 +177,7 @@ def booking_update(
         booking.status = Status.PENDING
     if notes is not None:
         if booking.is_final:
-            raise Conflict(f"A {booking.status} booking cannot be changed.", code="booking_final")
+            raise ConflictError(f"A {booking.status} booking cannot be changed.", code="booking_final")
         booking.notes = notes
     return _save(booking)
 
@@ -228,9 +232,9 @@ def _set_status(booking: Booking, status: str, *, reason: str, now: datetime) ->
             "A reason is given only when cancelling.", code="reason_without_cancel", field="cancellation_reason"
         )
     if not booking.can_move_to(status):
-        raise Conflict(f"A {booking.status} booking cannot become {status}.", code="invalid_transition")
+        raise ConflictError(f"A {booking.status} booking cannot become {status}.", code="invalid_transition")
     if status == Status.COMPLETED and booking.end_time > now:
-        raise Conflict("A booking can be completed only after it has ended.", code="not_ended")
+        raise ConflictError("A booking can be completed only after it has ended.", code="not_ended")
     booking.status = status
     if status == Status.CANCELLED:
         booking.cancelled_at = now
@@ -243,14 +247,14 @@ def booking_delete(*, booking: Booking, by_staff: bool) -> None:
     """Owners may delete pending or cancelled bookings; staff any booking without a review."""
     booking = _lock(booking)
     if not by_staff and booking.status not in (Status.PENDING, Status.CANCELLED):
-        raise Conflict(
+        raise ConflictError(
             f"A {booking.status} booking cannot be deleted; only pending or cancelled ones can.",
             code="booking_not_deletable",
         )
     try:
         booking.delete()
     except ProtectedError as exc:
-        raise Conflict("This booking has a review and cannot be deleted.", code="booking_has_review") from exc
+        raise ConflictError("This booking has a review and cannot be deleted.", code="booking_has_review") from exc
 
 
 BATCH_SIZE = 5000

@@ -17,7 +17,7 @@ from bookings.serializers import (
     booking_json,
     booking_rows,
 )
-from bookit.api.errors import ErrorSerializer
+from bookit.api.error_responses import ErrorSerializer
 from bookit.api.permissions import IsAdmin
 from catalog.models import Service
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.utils.functional import SimpleLazyObject, empty
 
-from bookit.api.errors import error_body
+from bookit.api.error_responses import error_body
 from bookit.logging import request_id_var
 
 access_logger = logging.getLogger("bookit.access")

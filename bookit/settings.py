@@ -233,7 +233,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "bookit.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "bookit.api.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "bookit.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "bookit.api.error_responses.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["bookit.api.throttling.AnonThrottle", "bookit.api.throttling.UserThrottle"],
     # X-Forwarded-For hops to trust for the client IP (0: use the TCP peer). Set it
     # to the number of proxies in front of gunicorn, or clients can fake their IP.

@@ -21,7 +21,7 @@ urlpatterns = [
     re_path(r"^(?!admin/|static/).*$", views.not_found),
 ]
 
-handler400 = "bookit.api.errors.bad_request_view"
-handler403 = "bookit.api.errors.forbidden_view"
-handler404 = "bookit.api.errors.not_found_view"
-handler500 = "bookit.api.errors.server_error_view"
+handler400 = "bookit.api.error_responses.bad_request_view"
+handler403 = "bookit.api.error_responses.forbidden_view"
+handler404 = "bookit.api.error_responses.not_found_view"
+handler500 = "bookit.api.error_responses.server_error_view"

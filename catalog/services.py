@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 
-from bookit.errors import Conflict
+from bookit.domain_errors import ConflictError
 from catalog.models import Service
 
 WRITABLE_FIELDS = ("name", "description", "price", "duration_minutes", "is_active")
@@ -55,7 +55,7 @@ def service_delete(*, service: Service) -> None:
     try:
         service.delete()
     except ProtectedError as exc:
-        raise Conflict(
+        raise ConflictError(
             "This service has bookings and cannot be deleted; deactivate it instead (is_active=false).",
             code="service_has_bookings",
         ) from exc

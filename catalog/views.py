@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.response import Response
 
-from bookit.api.errors import ErrorSerializer
+from bookit.api.error_responses import ErrorSerializer
 from bookit.api.permissions import IsAdminOrReadOnly
 from catalog import selectors, services
 from catalog.filters import ServiceFilter

@@ -3,8 +3,8 @@
 from django.db import IntegrityError, transaction
 
 from bookings.models import Booking
-from bookit.db.errors import UNIQUE_VIOLATION, sqlstate
-from bookit.errors import Conflict, Forbidden, NotFound
+from bookit.db.sqlstate import UNIQUE_VIOLATION, sqlstate
+from bookit.domain_errors import ConflictError, ForbiddenError, NotFoundError
 from reviews.models import Review
 
 
@@ -17,9 +17,9 @@ def review_create(*, user, booking_id: int, rating: int, comment: str = "") -> R
     """
     booking = Booking.objects.select_for_update(of=("self",)).filter(pk=booking_id, user=user).first()
     if booking is None:
-        raise NotFound("No booking of yours with this id.", code="booking_not_found")
+        raise NotFoundError("No booking of yours with this id.", code="booking_not_found")
     if booking.status != Booking.Status.COMPLETED:
-        raise Conflict(
+        raise ConflictError(
             f"Only completed bookings can be reviewed; this one is {booking.status}.", code="booking_not_completed"
         )
     review = Review(booking=booking, user=user, service_id=booking.service_id, rating=rating, comment=comment)
@@ -28,7 +28,7 @@ def review_create(*, user, booking_id: int, rating: int, comment: str = "") -> R
             review.save()
     except IntegrityError as exc:
         if sqlstate(exc) == UNIQUE_VIOLATION:  # the one-to-one on booking
-            raise Conflict("This booking already has a review.", code="already_reviewed") from exc
+            raise ConflictError("This booking already has a review.", code="already_reviewed") from exc
         raise
     return review
 
@@ -36,7 +36,7 @@ def review_create(*, user, booking_id: int, rating: int, comment: str = "") -> R
 def review_update(*, review: Review, user, rating: int | None = None, comment: str | None = None) -> Review:
     """Reviews are their authors' words: staff may delete one, never rewrite it."""
     if review.user_id != user.pk:
-        raise Forbidden("Only the author can change a review.", code="not_author")
+        raise ForbiddenError("Only the author can change a review.", code="not_author")
     if rating is not None:
         review.rating = rating
     if comment is not None:

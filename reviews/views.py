@@ -6,7 +6,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.models import User
-from bookit.api.errors import ErrorSerializer
+from bookit.api.error_responses import ErrorSerializer
 from catalog import selectors as catalog_selectors
 from reviews import selectors, services
 from reviews.models import Review

@@ -10,7 +10,7 @@ from django.db import IntegrityError
 
 from accounts.models import User
 from accounts.services import user_register
-from bookit.errors import DomainError
+from bookit.domain_errors import DomainError
 
 pytestmark = pytest.mark.django_db
 

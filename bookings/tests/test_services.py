@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from bookings import services
 from bookings.models import Booking
 from bookings.tests.factories import BookingFactory, future
-from bookit.errors import Conflict, DomainError
+from bookit.domain_errors import ConflictError, DomainError
 from catalog.tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +47,7 @@ class TestCreate:
         service = ServiceFactory()
         start = future()
         book(user, service, start, start + timedelta(hours=1))
-        with pytest.raises(Conflict) as error:
+        with pytest.raises(ConflictError) as error:
             book(other_user, service, start + timedelta(minutes=30))
         assert error.value.code == "booking_conflict"
         assert start.isoformat().replace("+00:00", "Z") in error.value.message
@@ -80,7 +80,7 @@ class TestCreate:
         start = future()
         with transaction.atomic():
             book(user, service, start)
-            with pytest.raises(Conflict):
+            with pytest.raises(ConflictError):
                 book(user, service, start)
             book(user, service, start + timedelta(hours=3))  # the savepoint kept the transaction alive
         assert Booking.objects.count() == 2
@@ -142,7 +142,7 @@ class TestReschedule:
     def test_move_onto_a_taken_slot_is_a_conflict_and_changes_nothing(self, user):
         taken = BookingFactory()
         mine = BookingFactory(user=user, service=taken.service)
-        with pytest.raises(Conflict):
+        with pytest.raises(ConflictError):
             services.booking_update(booking=mine, start_time=taken.start_time)
         mine.refresh_from_db()
         assert mine.start_time != taken.start_time
@@ -155,16 +155,16 @@ class TestReschedule:
     @pytest.mark.parametrize("status", [Status.CANCELLED, Status.COMPLETED])
     def test_final_bookings_cannot_move(self, status):
         booking = BookingFactory(status=status)
-        with pytest.raises(Conflict) as error:
+        with pytest.raises(ConflictError) as error:
             services.booking_update(booking=booking, start_time=future(200))
         assert error.value.code == "booking_final"
 
     def test_started_booking_cannot_move_or_be_cancelled(self):
         booking = BookingFactory()
         later = booking.start_time + timedelta(minutes=1)
-        with pytest.raises(Conflict) as moved:
+        with pytest.raises(ConflictError) as moved:
             services.booking_update(booking=booking, start_time=future(200), now=later)
-        with pytest.raises(Conflict) as cancelled:
+        with pytest.raises(ConflictError) as cancelled:
             services.booking_cancel(booking=booking, now=later)
         assert moved.value.code == cancelled.value.code == "booking_started"
 
@@ -204,7 +204,7 @@ class TestWorkflow:
     )
     def test_forbidden_moves_name_the_current_status(self, start, target):
         booking = BookingFactory(status=start)
-        with pytest.raises(Conflict) as error:
+        with pytest.raises(ConflictError) as error:
             services.booking_set_status(booking=booking, status=target, now=booking.end_time + timedelta(hours=1))
         assert start in error.value.message
         booking.refresh_from_db()
@@ -212,7 +212,7 @@ class TestWorkflow:
 
     def test_completed_only_after_the_end(self):
         booking = BookingFactory(status=Status.CONFIRMED)
-        with pytest.raises(Conflict) as error:
+        with pytest.raises(ConflictError) as error:
             services.booking_set_status(booking=booking, status=Status.COMPLETED)
         assert error.value.code == "not_ended"
         done = services.booking_set_status(booking=booking, status=Status.COMPLETED, now=booking.end_time)

@@ -3,7 +3,7 @@
 from drf_spectacular import openapi
 from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 
-from bookit.api.errors import ErrorSerializer
+from bookit.api.error_responses import ErrorSerializer
 from bookit.api.permissions import IsAdminOrReadOnly
 
 _SIMPLE_PERMISSIONS = (AllowAny, IsAuthenticated)

@@ -8,4 +8,4 @@ def broken(request):
 
 
 urlpatterns = [path("broken", broken)]
-handler500 = "bookit.api.errors.server_error_view"
+handler500 = "bookit.api.error_responses.server_error_view"

@@ -1,7 +1,7 @@
 """Domain errors: what a service raises when a business rule says no.
 
 Services know nothing about HTTP; the API's exception handler
-(``bookit.api.errors``) maps each class to its status code, and the admin shows
+(``bookit.api.error_responses``) maps each class to its status code, and the admin shows
 the message as a form error or a message.
 """
 
@@ -19,19 +19,19 @@ class DomainError(Exception):
         self.field = field
 
 
-class Forbidden(DomainError):
+class ForbiddenError(DomainError):
     """The caller is known but may not do this (staff editing someone's words, say)."""
 
     status_code = 403
     default_code = "permission_denied"
 
 
-class NotFound(DomainError):
+class NotFoundError(DomainError):
     status_code = 404
     default_code = "not_found"
 
 
-class Conflict(DomainError):
+class ConflictError(DomainError):
     """The request is valid but clashes with the current state (a taken slot, a final status)."""
 
     status_code = 409

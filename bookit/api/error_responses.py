@@ -17,8 +17,8 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from bookit.db.errors import FOREIGN_KEY_VIOLATION, sqlstate
-from bookit.errors import DomainError
+from bookit.db.sqlstate import FOREIGN_KEY_VIOLATION, sqlstate
+from bookit.domain_errors import DomainError
 
 logger = logging.getLogger("bookit.api")
 
