@@ -4,7 +4,7 @@ How a form save reaches the services: the admin saves a form only once it is
 valid, so a rule that says no has to speak while the form validates.
 ``BookingAdminForm`` therefore makes the write itself in place of ModelForm's
 model validation (``_post_clean``): it calls ``booking_create``, or
-``booking_update`` and then ``booking_set_status``, inside a savepoint. A
+``booking_reschedule``, ``booking_edit_notes`` and then ``booking_set_status``, inside a savepoint. A
 ``DomainError`` rolls the savepoint back and becomes a form error on the field
 it concerns (the time fields for a taken slot, ``status`` for a move the
 workflow does not allow); otherwise the saved booking becomes the form's
@@ -74,12 +74,13 @@ class BookingAdminForm(forms.ModelForm):
             )
         booking = self.instance
         cancelling = "status" in changed and data["status"] == Status.CANCELLED
-        if "cancellation_reason" in changed and not cancelling:
-            raise DomainError("A reason is given when cancelling.", field="cancellation_reason")
+        reason = data["cancellation_reason"] if "cancellation_reason" in changed else None
+        services.check_cancellation_reason(cancelling=cancelling, reason=reason)
         times = {name: data[name] for name in ("start_time", "end_time") if name in changed}
-        if times or "notes" in changed:
-            notes = data["notes"] if "notes" in changed else None
-            booking = services.booking_update(booking=booking, notes=notes, **times)
+        if times:
+            booking = services.booking_reschedule(booking=booking, **times)
+        if "notes" in changed:
+            booking = services.booking_edit_notes(booking=booking, notes=data["notes"])
         if "status" in changed:
             booking = services.booking_set_status(
                 booking=booking, status=data["status"], reason=data["cancellation_reason"]

@@ -20,14 +20,19 @@ class TsTzRange(models.Func):
         super().__init__(start, end, RangeBoundary(), **extra)
 
 
+class Status(models.TextChoices):
+    """A booking's place in the workflow (``Booking.TRANSITIONS``); also ``Booking.Status``."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+
+
 class Booking(models.Model):
     """One service booked by one user for ``[start_time, end_time)``."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        CONFIRMED = "confirmed"
-        CANCELLED = "cancelled"
-        COMPLETED = "completed"
+    Status = Status
 
     # Allowed moves of the status workflow; cancelled and completed are final.
     TRANSITIONS = {
@@ -57,7 +62,7 @@ class Booking(models.Model):
                 violation_error_message="The end time must be after the start time.",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "confirmed", "cancelled", "completed"]),
+                condition=Q(status__in=Status.values),
                 name="bookings_booking_status_valid",
             ),
             # Added to the database by bookit.db.operations.AddExclusionConstraint (migration 0002).
@@ -67,7 +72,7 @@ class Booking(models.Model):
                     (F("service"), RangeOperators.EQUAL),
                     (TsTzRange("start_time", "end_time"), RangeOperators.OVERLAPS),
                 ],
-                condition=~Q(status="cancelled"),
+                condition=~Q(status=Status.CANCELLED),
                 violation_error_code="booking_conflict",
                 violation_error_message="This service is already booked at an overlapping time.",
             ),

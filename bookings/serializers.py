@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
 from bookings.models import Booking
-from bookit.api.fields import AwareDateTimeField, datetime_json
+from bookit.api.fields import AwareDateTimeField
+from bookit.api.rows import RowRenderer
 from catalog.models import Service
 
 
@@ -29,39 +30,13 @@ class BookingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-# Columns of a list page: BookingSerializer's, but `service_name`, which bookings.views adds as a subquery.
-BOOKING_LIST_VALUES = [name for name in BookingSerializer.Meta.fields if name != "service_name"]
-
-
-def booking_rows(rows) -> list[dict]:
-    """``BookingSerializer``'s output for ``.values(*BOOKING_LIST_VALUES, service_name=...)`` rows.
-
-    The list endpoint builds its page with this rather than the serializer: the
-    same JSON (a test compares them) for a fraction of DRF's per-field work.
-    """
-    return [
-        {
-            "id": row["id"],
-            "user_id": row["user_id"],
-            "service_id": row["service_id"],
-            "service_name": row["service_name"],
-            "start_time": datetime_json(row["start_time"]),
-            "end_time": datetime_json(row["end_time"]),
-            "status": row["status"],
-            "notes": row["notes"],
-            "cancelled_at": datetime_json(row["cancelled_at"]),
-            "cancellation_reason": row["cancellation_reason"],
-            "created_at": datetime_json(row["created_at"]),
-            "updated_at": datetime_json(row["updated_at"]),
-        }
-        for row in rows
-    ]
+# GET /bookings renders bookings.selectors.booking_rows with this (a test compares it with the serializer).
+booking_row_renderer = RowRenderer(BookingSerializer)
 
 
 def booking_json(booking: Booking) -> dict:
     """``BookingSerializer``'s output for one booking whose service is loaded, as the writes return it."""
-    row = {name: getattr(booking, name) for name in BOOKING_LIST_VALUES}
-    return booking_rows([{**row, "service_name": booking.service.name}])[0]
+    return booking_row_renderer.render_one({**booking.__dict__, "service_name": booking.service.name})
 
 
 class BookingCreateSerializer(serializers.Serializer):

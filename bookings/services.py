@@ -17,7 +17,7 @@ judges each write.
 
 import contextlib
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import ProtectedError, QuerySet
@@ -26,16 +26,14 @@ from django.utils import timezone
 from bookings import selectors
 from bookings.models import Booking
 from bookit.db.sqlstate import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, sqlstate
-from bookit.domain_errors import ConflictError, DomainError
+from bookit.db.updates import model_update
+from bookit.domain_errors import ConflictError, DomainError, NotFoundError
+from bookit.utc import iso_z
 from catalog.models import Service
 
 Status = Booking.Status
 # First key of pg_advisory_xact_lock(namespace, hashint8(service_id)): "BK" in ASCII.
 LOCK_NAMESPACE = 0x424B
-
-
-def _fmt(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # PostgreSQL's DETAIL of an exclusion violation names the row it clashed with:
@@ -64,17 +62,18 @@ def _taken_period(exc: IntegrityError, booking: Booking) -> tuple[datetime, date
 def _overlap_conflict(exc: IntegrityError, booking: Booking) -> ConflictError:
     start, end = _taken_period(exc, booking)
     return ConflictError(
-        f"This service is already booked between {_fmt(start)} and {_fmt(end)}.", code="booking_conflict"
+        f"This service is already booked between {iso_z(start)} and {iso_z(end)}.", code="booking_conflict"
     )
 
 
-def _save(booking: Booking, *, attempts: int = 3) -> Booking:
-    """Write under the service's advisory lock, in a transaction (a savepoint when nested).
+def _write_under_service_lock(booking: Booking, changes: dict | None = None, *, attempts: int = 3) -> Booking:
+    """INSERT ``booking`` (``changes`` None) or UPDATE the columns in ``changes``, under the service's lock.
 
-    An overlap becomes a ConflictError. Should PostgreSQL still abort the write with
-    ``deadlock_detected`` (a status change racing a write it does not queue
-    behind), rolling back releases its locks and the retry sees the winner
-    committed: a clean 409 instead of an error.
+    The write runs in a transaction (a savepoint when nested) after the
+    service's advisory lock. An overlap becomes a ``ConflictError``. Should
+    PostgreSQL still abort the write with ``deadlock_detected`` (a status change
+    racing a write it does not queue behind), rolling back releases its locks
+    and the retry sees the winner committed: a clean 409 instead of an error.
     """
     for attempt in range(1, attempts + 1):
         try:
@@ -83,7 +82,10 @@ def _save(booking: Booking, *, attempts: int = 3) -> Booking:
                     cursor.execute(
                         "SELECT pg_advisory_xact_lock(%s, hashint8(%s))", [LOCK_NAMESPACE, booking.service_id]
                     )
-                booking.save()
+                if changes is None:
+                    booking.save(force_insert=True)
+                else:
+                    model_update(instance=booking, data=changes, validate=False)
             return booking
         except IntegrityError as exc:
             if sqlstate(exc) == EXCLUSION_VIOLATION:
@@ -93,6 +95,18 @@ def _save(booking: Booking, *, attempts: int = 3) -> Booking:
             if sqlstate(exc) != DEADLOCK_DETECTED or attempt == attempts:
                 raise
     raise AssertionError("unreachable")
+
+
+def _locked_copy(booking: Booking) -> Booking:
+    """A fresh copy of ``booking``'s row, locked (FOR UPDATE) until the transaction ends.
+
+    Two concurrent changes of one booking then apply one after the other, each
+    to what the other left. A booking deleted meanwhile is a ``NotFoundError``.
+    """
+    try:
+        return Booking.objects.select_for_update(of=("self",)).select_related("service").get(pk=booking.pk)
+    except Booking.DoesNotExist:
+        raise NotFoundError("This booking no longer exists.") from None
 
 
 def _end(start_time: datetime, length: timedelta) -> datetime:
@@ -111,9 +125,33 @@ def _check_times(start_time: datetime, end_time: datetime, *, now: datetime) -> 
         raise DomainError("The end time must be after the start time.", code="end_before_start", field="end_time")
 
 
-def _lock(booking: Booking) -> Booking:
-    """Re-read the row under a lock, so two concurrent changes apply one after the other."""
-    return Booking.objects.select_for_update(of=("self",)).select_related("service").get(pk=booking.pk)
+def check_bookable(service: Service) -> None:
+    """Only an active service takes a new booking or a move of an existing one.
+
+    A 409 on both paths: the request itself is sound; it clashes with the
+    service's current state (staff may reactivate it), as a taken slot does.
+    """
+    if not service.is_active:
+        raise ConflictError(
+            "This service is not available for booking; its bookings cannot be made or moved.",
+            code="service_inactive",
+            field="service_id",
+        )
+
+
+def check_cancellation_reason(*, cancelling: bool, reason: str | None) -> None:
+    """A cancellation reason is given only when cancelling (the API, the admin form and its actions)."""
+    if reason and not cancelling:
+        raise DomainError(
+            "A reason is given only when cancelling.", code="reason_without_cancel", field="cancellation_reason"
+        )
+
+
+def _check_changeable(booking: Booking, *, now: datetime, action: str) -> None:
+    if booking.status not in (Status.PENDING, Status.CONFIRMED):
+        raise ConflictError(f"A {booking.status} booking cannot be {action}.", code="booking_final")
+    if booking.start_time <= now:
+        raise ConflictError(f"This booking has already started and cannot be {action}.", code="booking_started")
 
 
 def booking_create(
@@ -128,62 +166,52 @@ def booking_create(
     """Book ``service`` for ``user``: in the future, on an active service, starting as pending.
 
     ``end_time`` defaults to ``start_time + service.duration_minutes``. Its one
-    write is ``_save``'s transaction; the conflict message is read after it.
+    write is ``_write_under_service_lock``'s transaction; the conflict message is read after it.
     """
     now = now or timezone.now()
-    if not service.is_active:
-        raise DomainError("This service is not available for booking.", code="service_inactive", field="service_id")
+    check_bookable(service)
     end_time = end_time or _end(start_time, timedelta(minutes=service.duration_minutes))
     _check_times(start_time, end_time, now=now)
     booking = Booking(user=user, service=service, start_time=start_time, end_time=end_time, notes=notes)
-    return _save(booking)
-
-
-def _check_changeable(booking: Booking, *, now: datetime, action: str) -> None:
-    if booking.status not in (Status.PENDING, Status.CONFIRMED):
-        raise ConflictError(f"A {booking.status} booking cannot be {action}.", code="booking_final")
-    if booking.start_time <= now:
-        raise ConflictError(f"This booking has already started and cannot be {action}.", code="booking_started")
+    return _write_under_service_lock(booking)
 
 
 @transaction.atomic
-def booking_update(
+def booking_reschedule(
     *,
     booking: Booking,
     start_time: datetime | None = None,
     end_time: datetime | None = None,
-    notes: str | None = None,
     now: datetime | None = None,
 ) -> Booking:
-    """Reschedule and/or edit notes of a pending or confirmed booking that has not started.
+    """Move a pending or confirmed booking that has not started, on an active service, to a new period.
 
     Moving only ``start_time`` keeps the booking's length; the new slot is
-    checked by the same exclusion constraint as a new booking, and like a new
-    booking needs an active service. A moved confirmed booking is pending again:
-    staff confirmed the old time, not the new one.
+    judged by the same exclusion constraint as a new booking. A moved
+    confirmed booking is pending again: staff confirmed the old time, not the new one.
     """
     now = now or timezone.now()
-    booking = _lock(booking)
-    if start_time is not None or end_time is not None:
-        _check_changeable(booking, now=now, action="rescheduled")
-        if not booking.service.is_active:
-            raise ConflictError(
-                "This service is no longer available; the booking cannot move.", code="service_inactive"
-            )
-        new_start = start_time or booking.start_time
-        new_end = end_time or _end(new_start, booking.end_time - booking.start_time)
-        _check_times(new_start, new_end, now=now)
-        booking.start_time, booking.end_time = new_start, new_end
-        booking.status = Status.PENDING
-    if notes is not None:
-        if booking.is_final:
-            raise ConflictError(f"A {booking.status} booking cannot be changed.", code="booking_final")
-        booking.notes = notes
-    return _save(booking)
+    booking = _locked_copy(booking)
+    _check_changeable(booking, now=now, action="rescheduled")
+    check_bookable(booking.service)
+    new_start = start_time or booking.start_time
+    new_end = end_time or _end(new_start, booking.end_time - booking.start_time)
+    _check_times(new_start, new_end, now=now)
+    changes = {"start_time": new_start, "end_time": new_end, "status": Status.PENDING}
+    return _write_under_service_lock(booking, changes)
 
 
 @transaction.atomic
-def booking_patch(
+def booking_edit_notes(*, booking: Booking, notes: str) -> Booking:
+    """Change the notes of a booking that is not cancelled or completed (started ones too)."""
+    booking = _locked_copy(booking)
+    if booking.is_final:
+        raise ConflictError(f"A {booking.status} booking cannot be changed.", code="booking_final")
+    return _write_under_service_lock(booking, {"notes": notes})
+
+
+@transaction.atomic
+def booking_change_by_owner(
     *,
     booking: Booking,
     start_time: datetime | None = None,
@@ -192,15 +220,14 @@ def booking_patch(
     cancel: bool = False,
     reason: str | None = None,
 ) -> Booking:
-    """The owner's one request (``PATCH /bookings/{id}``): reschedule, edit notes, or cancel; all or nothing."""
+    """The owner's one request (``PATCH /bookings/{id}``): reschedule and/or edit notes, or cancel; all or nothing."""
     if cancel and (start_time is not None or end_time is not None):
         raise DomainError("Cancel or reschedule, not both in one request.", code="cancel_and_move")
-    if reason is not None and not cancel:
-        raise DomainError(
-            "A reason is given only when cancelling.", code="reason_without_cancel", field="cancellation_reason"
-        )
-    if start_time is not None or end_time is not None or notes is not None:
-        booking = booking_update(booking=booking, start_time=start_time, end_time=end_time, notes=notes)
+    check_cancellation_reason(cancelling=cancel, reason=reason)
+    if start_time is not None or end_time is not None:
+        booking = booking_reschedule(booking=booking, start_time=start_time, end_time=end_time)
+    if notes is not None:
+        booking = booking_edit_notes(booking=booking, notes=notes)
     if cancel:
         booking = booking_cancel(booking=booking, reason=reason or "")
     return booking
@@ -210,9 +237,9 @@ def booking_patch(
 def booking_cancel(*, booking: Booking, reason: str = "", now: datetime | None = None) -> Booking:
     """Cancel a pending or confirmed booking that has not started; its slot is free again."""
     now = now or timezone.now()
-    booking = _lock(booking)
+    booking = _locked_copy(booking)
     _check_changeable(booking, now=now, action="cancelled")
-    return _set_status(booking, Status.CANCELLED, reason=reason, now=now)
+    return _move_status(booking, Status.CANCELLED, reason=reason, now=now)
 
 
 @transaction.atomic
@@ -222,30 +249,26 @@ def booking_set_status(*, booking: Booking, status: str, reason: str = "", now: 
     pending -> confirmed | cancelled; confirmed -> completed | cancelled;
     cancelled and completed are final. ``completed`` only once the booking has ended.
     """
-    booking = _lock(booking)
-    return _set_status(booking, status, reason=reason, now=now or timezone.now())
+    booking = _locked_copy(booking)
+    return _move_status(booking, status, reason=reason, now=now or timezone.now())
 
 
-def _set_status(booking: Booking, status: str, *, reason: str, now: datetime) -> Booking:
-    if reason and status != Status.CANCELLED:
-        raise DomainError(
-            "A reason is given only when cancelling.", code="reason_without_cancel", field="cancellation_reason"
-        )
+def _move_status(booking: Booking, status: str, *, reason: str, now: datetime) -> Booking:
+    check_cancellation_reason(cancelling=status == Status.CANCELLED, reason=reason)
     if not booking.can_move_to(status):
         raise ConflictError(f"A {booking.status} booking cannot become {status}.", code="invalid_transition")
     if status == Status.COMPLETED and booking.end_time > now:
         raise ConflictError("A booking can be completed only after it has ended.", code="not_ended")
-    booking.status = status
+    changes = {"status": status}
     if status == Status.CANCELLED:
-        booking.cancelled_at = now
-        booking.cancellation_reason = reason
-    return _save(booking)
+        changes.update(cancelled_at=now, cancellation_reason=reason)
+    return _write_under_service_lock(booking, changes)
 
 
 @transaction.atomic
 def booking_delete(*, booking: Booking, by_staff: bool) -> None:
     """Owners may delete pending or cancelled bookings; staff any booking without a review."""
-    booking = _lock(booking)
+    booking = _locked_copy(booking)
     if not by_staff and booking.status not in (Status.PENDING, Status.CANCELLED):
         raise ConflictError(
             f"A {booking.status} booking cannot be deleted; only pending or cancelled ones can.",

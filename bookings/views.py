@@ -1,4 +1,3 @@
-from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -9,21 +8,17 @@ from bookings import selectors, services
 from bookings.filters import BookingFilter
 from bookings.models import Booking
 from bookings.serializers import (
-    BOOKING_LIST_VALUES,
     BookingCreateSerializer,
     BookingSerializer,
     BookingStatusSerializer,
     BookingUpdateSerializer,
     booking_json,
-    booking_rows,
+    booking_row_renderer,
 )
 from bookit.api.error_responses import ErrorSerializer
 from bookit.api.permissions import IsAdmin
-from catalog.models import Service
 
 CONFLICT = {409: ErrorSerializer}
-# A list row's service name as a subquery, not a join: the page's count() then leaves it out.
-SERVICE_NAME = Subquery(Service.objects.filter(pk=OuterRef("service_id")).values("name"))
 
 
 @extend_schema_view(
@@ -51,8 +46,8 @@ class BookingViewSet(viewsets.ModelViewSet):
         return selectors.booking_list(user=self.request.user)
 
     def list(self, request):
-        bookings = self.filter_queryset(self.get_queryset()).values(*BOOKING_LIST_VALUES, service_name=SERVICE_NAME)
-        return self.get_paginated_response(booking_rows(self.paginate_queryset(bookings)))
+        rows = self.filter_queryset(selectors.booking_rows(user=request.user))
+        return self.get_paginated_response(booking_row_renderer.render(self.paginate_queryset(rows)))
 
     def create(self, request):
         data = BookingCreateSerializer(data=request.data)
@@ -67,7 +62,7 @@ class BookingViewSet(viewsets.ModelViewSet):
         changes = dict(data.validated_data)
         cancel = changes.pop("status", None) == Booking.Status.CANCELLED
         reason = changes.pop("cancellation_reason", None)
-        booking = services.booking_patch(booking=booking, cancel=cancel, reason=reason, **changes)
+        booking = services.booking_change_by_owner(booking=booking, cancel=cancel, reason=reason, **changes)
         return Response(booking_json(booking))
 
     def destroy(self, request, pk=None):

@@ -15,6 +15,8 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from bookit.utc import iso_z
+
 # The id of the request this thread is handling, or None outside a request.
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -32,7 +34,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = {
-            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")[:-6] + "Z",
+            "time": iso_z(datetime.fromtimestamp(record.created, tz=UTC), timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "catalog",
     "bookings",
     "reviews",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -28,7 +28,8 @@ class ServiceAdmin(admin.ModelAdmin):
         return service.average_rating
 
     def save_model(self, request, obj, form, change):
-        fields = {name: form.cleaned_data[name] for name in services.WRITABLE_FIELDS if name in form.cleaned_data}
+        given = form.changed_data if change else form.cleaned_data  # a change writes only what the form changed
+        fields = {name: form.cleaned_data[name] for name in services.WRITABLE_FIELDS if name in given}
         if change:
             services.service_update(service=obj, **fields)
         else:

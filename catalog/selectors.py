@@ -1,4 +1,4 @@
-"""Reads of the catalog."""
+"""Reads of the catalog. The one home of "who sees which services": ``service_list_visible``."""
 
 import functools
 
@@ -13,18 +13,24 @@ AVERAGE_RATING = Round(
     2,
     output_field=DecimalField(max_digits=3, decimal_places=2),
 )
+# The columns of a row of GET /services: ServiceSerializer's fields.
+SERVICE_ROW = (
+    *("id", "name", "description", "price", "duration_minutes", "is_active"),
+    *("created_at", "updated_at", "average_rating", "review_count"),
+)
 
 
 def service_list_visible(*, user) -> QuerySet[Service]:
     """Services the caller may see: active ones, or all for admins. No ratings: for lookups."""
-    services = Service.objects.all()
-    if not (user and user.is_staff):
-        services = services.filter(is_active=True)
-    return services
+    return _visible(Service.objects.all(), staff=bool(user and user.is_staff))
+
+
+def _visible(services: QuerySet[Service], *, staff: bool) -> QuerySet[Service]:
+    return services if staff else services.filter(is_active=True)
 
 
 def service_list(*, user) -> QuerySet[Service]:
-    """Services the caller may see (active ones, or all for admins), with their ratings.
+    """Services the caller may see, with their ratings.
 
     ``review_count`` and ``rating_sum`` are stored on the service (a trigger on
     reviews keeps them); ``average_rating`` (null without reviews, 2 decimals)
@@ -33,15 +39,20 @@ def service_list(*, user) -> QuerySet[Service]:
     return _rated_services(staff=bool(user and user.is_staff)).all()
 
 
+def service_rows(*, user) -> QuerySet:
+    """``service_list`` as the list endpoint's rows: dicts with ``SERVICE_ROW``'s keys."""
+    return service_list(user=user).values(*SERVICE_ROW)
+
+
 @functools.cache
 def _rated_services(*, staff: bool) -> QuerySet[Service]:
     """Built once per process: resolving the annotations costs more than the query's own SQL.
 
     Never evaluated itself; callers get a copy (``.all()``), so no rows are cached here.
     """
-    services = Service.objects.all() if staff else Service.objects.filter(is_active=True)
     return (
-        services.defer("search_vector")  # only `?q=` reads it, in the WHERE clause
+        _visible(Service.objects.all(), staff=staff)
+        .defer("search_vector")  # only `?q=` reads it, in the WHERE clause
         .annotate(average_rating=AVERAGE_RATING)
         .order_by("name", "id")
     )

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from bookit.api.fields import datetime_json
+from bookit.api.rows import RowRenderer
 from catalog.models import Service
 
 
@@ -32,27 +32,8 @@ class ServiceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def service_rows(rows) -> list[dict]:
-    """``ServiceSerializer``'s output for ``.values(*ServiceSerializer.Meta.fields)`` rows.
-
-    The list endpoint builds its page with this rather than the serializer: the
-    same JSON (a test compares them) for a fraction of DRF's per-field work.
-    """
-    return [
-        {
-            "id": row["id"],
-            "name": row["name"],
-            "description": row["description"],
-            "price": f"{row['price']:f}",
-            "duration_minutes": row["duration_minutes"],
-            "is_active": row["is_active"],
-            "created_at": datetime_json(row["created_at"]),
-            "updated_at": datetime_json(row["updated_at"]),
-            "average_rating": row["average_rating"],
-            "review_count": row["review_count"],
-        }
-        for row in rows
-    ]
+# GET /services renders catalog.selectors.service_rows with this (a test compares it with the serializer).
+service_row_renderer = RowRenderer(ServiceSerializer)
 
 
 class ServiceInputSerializer(serializers.Serializer):

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 
+from bookit.db.updates import model_update
 from bookit.domain_errors import ConflictError
 from catalog.models import Service
 
@@ -33,19 +34,19 @@ def service_update(
     duration_minutes: int | None = None,
     is_active: bool | None = None,
 ) -> Service:
-    """Change the given fields (None leaves one as it is); same validation as on create."""
-    changes = {
+    """Change the given fields (None leaves one as it is); same validation as on create.
+
+    Only the given columns are written, so the rating totals that the reviews'
+    trigger keeps, or an activation made meanwhile, are never written back stale.
+    """
+    data = {
         "name": name,
         "description": description,
         "price": price,
         "duration_minutes": duration_minutes,
         "is_active": is_active,
     }
-    for field, value in changes.items():
-        if value is not None:
-            setattr(service, field, value)
-    service.full_clean(exclude=["search_vector"])
-    service.save()
+    model_update(instance=service, data=data)
     return service
 
 

@@ -6,7 +6,7 @@ from bookit.api.error_responses import ErrorSerializer
 from bookit.api.permissions import IsAdminOrReadOnly
 from catalog import selectors, services
 from catalog.filters import ServiceFilter
-from catalog.serializers import ServiceInputSerializer, ServiceSerializer, service_rows
+from catalog.serializers import ServiceInputSerializer, ServiceSerializer, service_row_renderer
 
 
 @extend_schema_view(
@@ -28,8 +28,8 @@ class ServiceViewSet(viewsets.ModelViewSet):
         return selectors.service_list(user=self.request.user)
 
     def list(self, request):
-        services = self.filter_queryset(self.get_queryset()).values(*ServiceSerializer.Meta.fields)
-        return self.get_paginated_response(service_rows(self.paginate_queryset(services)))
+        rows = self.filter_queryset(selectors.service_rows(user=request.user))
+        return self.get_paginated_response(service_row_renderer.render(self.paginate_queryset(rows)))
 
     def create(self, request):
         data = ServiceInputSerializer(data=request.data)

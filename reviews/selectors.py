@@ -1,13 +1,24 @@
 """Reads of reviews."""
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
+from accounts.models import User
 from reviews.models import Review
+
+# The columns of a row of GET /reviews/services/{id}: ReviewSerializer's fields. The
+# reviewer's name is a subquery, not a join, so the page's count() leaves it out.
+REVIEW_ROW = ("id", "booking_id", "service_id", "rating", "comment", "created_at", "updated_at")
+REVIEWER_NAME = Subquery(User.objects.filter(pk=OuterRef("user_id")).values("full_name"))
 
 
 def review_list_for_service(*, service_id: int) -> QuerySet[Review]:
     """Newest first, with the reviewer's name in the same query."""
     return Review.objects.filter(service_id=service_id).select_related("user")
+
+
+def review_rows_for_service(*, service_id: int) -> QuerySet:
+    """``review_list_for_service`` as the list endpoint's rows (dicts with ReviewSerializer's keys)."""
+    return Review.objects.filter(service_id=service_id).values(*REVIEW_ROW, reviewer_name=REVIEWER_NAME)
 
 
 def review_list_editable(*, user) -> QuerySet[Review]:

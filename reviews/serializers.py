@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from bookit.api.fields import datetime_json
+from bookit.api.rows import RowRenderer
 from reviews.models import Review
 
 
@@ -15,29 +15,8 @@ class ReviewSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-# Columns of a list page: ReviewSerializer's, but `reviewer_name`, which reviews.views adds as a subquery.
-REVIEW_LIST_VALUES = [name for name in ReviewSerializer.Meta.fields if name != "reviewer_name"]
-
-
-def review_rows(rows) -> list[dict]:
-    """``ReviewSerializer``'s output for ``.values(*REVIEW_LIST_VALUES, reviewer_name=...)`` rows.
-
-    The list endpoint builds its page with this rather than the serializer: the
-    same JSON (a test compares them) for a fraction of DRF's per-field work.
-    """
-    return [
-        {
-            "id": row["id"],
-            "booking_id": row["booking_id"],
-            "service_id": row["service_id"],
-            "reviewer_name": row["reviewer_name"],
-            "rating": row["rating"],
-            "comment": row["comment"],
-            "created_at": datetime_json(row["created_at"]),
-            "updated_at": datetime_json(row["updated_at"]),
-        }
-        for row in rows
-    ]
+# GET /reviews/services/{id} renders reviews.selectors.review_rows_for_service with this.
+review_row_renderer = RowRenderer(ReviewSerializer)
 
 
 class ReviewCreateSerializer(serializers.Serializer):

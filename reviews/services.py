@@ -4,6 +4,7 @@ from django.db import IntegrityError, transaction
 
 from bookings.models import Booking
 from bookit.db.sqlstate import UNIQUE_VIOLATION, sqlstate
+from bookit.db.updates import model_update
 from bookit.domain_errors import ConflictError, ForbiddenError, NotFoundError
 from reviews.models import Review
 
@@ -34,14 +35,13 @@ def review_create(*, user, booking_id: int, rating: int, comment: str = "") -> R
 
 
 def review_update(*, review: Review, user, rating: int | None = None, comment: str | None = None) -> Review:
-    """Reviews are their authors' words: staff may delete one, never rewrite it."""
+    """Reviews are their authors' words: staff may delete one, never rewrite it.
+
+    Only the given columns are written; a review deleted meanwhile is a ``NotFoundError``, never re-inserted.
+    """
     if review.user_id != user.pk:
         raise ForbiddenError("Only the author can change a review.", code="not_author")
-    if rating is not None:
-        review.rating = rating
-    if comment is not None:
-        review.comment = comment
-    review.save()
+    model_update(instance=review, data={"rating": rating, "comment": comment})
     return review
 
 

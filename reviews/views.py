@@ -1,25 +1,19 @@
-from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.models import User
 from bookit.api.error_responses import ErrorSerializer
 from catalog import selectors as catalog_selectors
 from reviews import selectors, services
 from reviews.models import Review
 from reviews.serializers import (
-    REVIEW_LIST_VALUES,
     ReviewCreateSerializer,
     ReviewSerializer,
     ReviewUpdateSerializer,
-    review_rows,
+    review_row_renderer,
 )
-
-# A list row's reviewer name as a subquery, not a join: the page's count() then leaves it out.
-REVIEWER_NAME = Subquery(User.objects.filter(pk=OuterRef("user_id")).values("full_name"))
 
 
 @extend_schema_view(
@@ -66,11 +60,10 @@ class ServiceReviewList(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Review.objects.none()
-        service_id = self.kwargs["service_id"]
-        if not catalog_selectors.service_list_visible(user=self.request.user).filter(pk=service_id).exists():
-            raise Http404
-        return selectors.review_list_for_service(service_id=service_id)
+        return selectors.review_list_for_service(service_id=self.kwargs["service_id"])
 
     def list(self, request, service_id=None):
-        reviews = self.filter_queryset(self.get_queryset()).values(*REVIEW_LIST_VALUES, reviewer_name=REVIEWER_NAME)
-        return self.get_paginated_response(review_rows(self.paginate_queryset(reviews)))
+        if not catalog_selectors.service_list_visible(user=request.user).filter(pk=service_id).exists():
+            raise Http404
+        rows = selectors.review_rows_for_service(service_id=service_id)
+        return self.get_paginated_response(review_row_renderer.render(self.paginate_queryset(rows)))

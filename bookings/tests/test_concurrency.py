@@ -9,14 +9,11 @@ from bookings.models import Booking
 from bookings.selectors import overlapping_pairs
 from bookings.tests.factories import future
 from bookit.tests.http import race, request, token_for
+from bookit.utc import iso_z as iso
 from catalog.tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CLIENTS = 16
-
-
-def iso(moment):
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 @pytest.fixture

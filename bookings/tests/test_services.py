@@ -136,34 +136,34 @@ class TestReschedule:
     def test_move_keeps_length(self, user):
         booking = BookingFactory(user=user)
         new_start = future(100)
-        moved = services.booking_update(booking=booking, start_time=new_start)
+        moved = services.booking_reschedule(booking=booking, start_time=new_start)
         assert (moved.start_time, moved.end_time) == (new_start, new_start + timedelta(hours=1))
 
     def test_move_onto_a_taken_slot_is_a_conflict_and_changes_nothing(self, user):
         taken = BookingFactory()
         mine = BookingFactory(user=user, service=taken.service)
         with pytest.raises(ConflictError):
-            services.booking_update(booking=mine, start_time=taken.start_time)
+            services.booking_reschedule(booking=mine, start_time=taken.start_time)
         mine.refresh_from_db()
         assert mine.start_time != taken.start_time
 
     def test_extending_over_own_slot_is_fine(self, user):
         booking = BookingFactory(user=user)
-        longer = services.booking_update(booking=booking, end_time=booking.end_time + timedelta(minutes=30))
+        longer = services.booking_reschedule(booking=booking, end_time=booking.end_time + timedelta(minutes=30))
         assert longer.end_time - longer.start_time == timedelta(minutes=90)
 
     @pytest.mark.parametrize("status", [Status.CANCELLED, Status.COMPLETED])
     def test_final_bookings_cannot_move(self, status):
         booking = BookingFactory(status=status)
         with pytest.raises(ConflictError) as error:
-            services.booking_update(booking=booking, start_time=future(200))
+            services.booking_reschedule(booking=booking, start_time=future(200))
         assert error.value.code == "booking_final"
 
     def test_started_booking_cannot_move_or_be_cancelled(self):
         booking = BookingFactory()
         later = booking.start_time + timedelta(minutes=1)
         with pytest.raises(ConflictError) as moved:
-            services.booking_update(booking=booking, start_time=future(200), now=later)
+            services.booking_reschedule(booking=booking, start_time=future(200), now=later)
         with pytest.raises(ConflictError) as cancelled:
             services.booking_cancel(booking=booking, now=later)
         assert moved.value.code == cancelled.value.code == "booking_started"
@@ -274,4 +274,27 @@ class TestDeadlockRetry:
         self.inject_deadlocks(3)
         with pytest.raises(OperationalError):
             book(user, ServiceFactory(), future())
+        assert not Booking.objects.exists()
+
+
+class TestDeletedMeanwhile:
+    """A change racing a delete finds the row gone: a NotFoundError (404), never an error or a resurrected row."""
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            lambda b: services.booking_cancel(booking=b),
+            lambda b: services.booking_reschedule(booking=b, start_time=future(500)),
+            lambda b: services.booking_edit_notes(booking=b, notes="x"),
+            lambda b: services.booking_set_status(booking=b, status=Status.CONFIRMED),
+            lambda b: services.booking_delete(booking=b, by_staff=True),
+        ],
+    )
+    def test_change_of_a_deleted_booking_is_not_found(self, change):
+        from bookit.domain_errors import NotFoundError
+
+        booking = BookingFactory()
+        Booking.objects.filter(pk=booking.pk).delete()
+        with pytest.raises(NotFoundError):
+            change(booking)
         assert not Booking.objects.exists()

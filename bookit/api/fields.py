@@ -3,6 +3,8 @@ from datetime import UTC
 from django.utils import timezone
 from rest_framework import serializers
 
+from bookit.utc import iso_z
+
 NAIVE_MESSAGE = "Include a UTC offset, e.g. 2030-01-01T10:00:00Z; times without one are ambiguous."
 RANGE_MESSAGE = "This time is out of range once converted to UTC."
 
@@ -37,4 +39,4 @@ def datetime_json(value):
     """
     if value is None:
         return None
-    return value.astimezone(UTC).isoformat()[:-6] + "Z"
+    return iso_z(value)

@@ -1,4 +1,4 @@
-"""Partial updates: write only the columns a service changed.
+"""Partial updates: write only the columns a service sets.
 
 A full-row ``save()`` of an object read earlier writes every column back: it
 silently undoes whatever another transaction changed meanwhile (an admin
@@ -13,28 +13,22 @@ from bookit.domain_errors import NotFoundError
 
 
 def model_update(*, instance: models.Model, data: dict, validate: bool = True) -> list[str]:
-    """Set the fields of ``data`` that differ from ``instance`` and save only those columns.
+    """Set the fields of ``data`` on ``instance`` and UPDATE only their columns; returns the columns written.
 
-    A value of ``None`` leaves its field as it is (the services' keyword arguments
-    use ``None`` for "not given"). With ``validate``, the changed fields go through
-    the model's validators and check constraints first (``full_clean``, limited to
-    them). ``auto_now`` fields (``updated_at``) are written along when anything
-    changed. The UPDATE never becomes an INSERT: a row deleted meanwhile is a
-    ``NotFoundError``. Returns the names of the fields written (empty: no query).
+    A value of ``None`` leaves its field alone (the services' keyword arguments
+    use ``None`` for "not given"); with nothing left to set, no query runs.
+    With ``validate``, the given fields go through the model's validators and
+    the check constraints on them first (``full_clean``, limited to them).
+    ``auto_now`` fields (``updated_at``) are written along. The UPDATE never
+    becomes an INSERT: a row deleted meanwhile is a ``NotFoundError``.
     """
-    changed = [
-        name
-        for name, value in data.items()
-        if value is not None and getattr(instance, instance._meta.get_field(name).attname) != value
-    ]
-    if not changed:
+    values = {name: value for name, value in data.items() if value is not None}
+    if not values:
         return []
-    for name in changed:
-        setattr(instance, name, data[name])
+    for name, value in values.items():
+        setattr(instance, name, value)
     if validate:
-        unchanged = [field.name for field in instance._meta.concrete_fields if field.name not in changed]
-        instance.full_clean(exclude=unchanged)
-    values = {name: getattr(instance, name) for name in changed}
+        instance.full_clean(exclude=[f.name for f in instance._meta.concrete_fields if f.name not in values])
     for field in instance._meta.concrete_fields:
         if getattr(field, "auto_now", False):
             values[field.name] = field.pre_save(instance, add=False)  # also sets it on the instance

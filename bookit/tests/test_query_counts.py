@@ -8,6 +8,7 @@ out of 40+ rows with reviews, bookings and users behind them.
 import pytest
 
 from bookings.tests.factories import BookingFactory, future
+from bookit.utc import iso_z
 from catalog.tests.factories import ServiceFactory
 from conftest import client_for
 from reviews.tests.factories import ReviewFactory
@@ -23,9 +24,7 @@ def world(user, admin_user):
     ServiceFactory.create_batch(39)
     ReviewFactory.create_batch(40, booking__service=service)  # 40 reviewers, 40 bookings
     BookingFactory.create_batch(40, user=user)
-    window = WINDOW.format(
-        future(0).isoformat().replace("+00:00", "Z"), future(10_000).isoformat().replace("+00:00", "Z")
-    )
+    window = WINDOW.format(iso_z(future(0)), iso_z(future(10_000)))
     return {"anon": None, "user": user, "admin": admin_user, "service": service.id, "window": window}
 
 

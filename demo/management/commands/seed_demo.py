@@ -1,7 +1,7 @@
 """Demo data for a try-out or a benchmark: users, services, bookings and reviews.
 
-It lives in ``reviews``, the top of the app stack, because demo data spans every
-app and apps only import downwards.
+It lives in the ``demo`` app, last in INSTALLED_APPS, because demo data spans
+every app and apps only import downwards; its logins are in ``demo.logins``.
 
 Idempotent: every count is a target, not an increment. A second run with the
 same options creates nothing; a run with larger counts tops up. The demo admin
@@ -32,11 +32,9 @@ from django.utils import timezone
 from accounts.models import User
 from bookings.models import Booking
 from catalog.models import Service
+from demo.logins import DEMO_ADMIN, DEMO_USER, DEMO_USER_DOMAIN
 from reviews.models import Review
 
-DEMO_ADMIN = ("admin@bookit.local", "admin-demo-pass")
-DEMO_USER = ("user@bookit.local", "user-demo-pass")
-DEMO_USER_DOMAIN = "demo.bookit.local"
 DEMO_SERVICES = [
     ("Haircut", "Wash, cut and style with a senior stylist.", "35.00", 45),
     ("Deep tissue massage", "Firm pressure massage for back and shoulders.", "70.00", 60),
@@ -57,8 +55,9 @@ COMMENTS = {
 }
 RATINGS = [5, 5, 5, 4, 4, 4, 4, 3, 3, 2, 1]
 # Ended bookings are mostly completed; a few are left for complete_past_bookings and expire_pending_bookings.
-ENDED_STATUS_ODDS = {"completed": 75, "cancelled": 12, "confirmed": 7, "pending": 6}
-UPCOMING_STATUS_ODDS = {"confirmed": 55, "pending": 35, "cancelled": 10}
+Status = Booking.Status
+ENDED_STATUS_ODDS = {Status.COMPLETED: 75, Status.CANCELLED: 12, Status.CONFIRMED: 7, Status.PENDING: 6}
+UPCOMING_STATUS_ODDS = {Status.CONFIRMED: 55, Status.PENDING: 35, Status.CANCELLED: 10}
 OPEN, CLOSE = time(8), time(20)  # slots fall within opening hours (UTC)
 GAPS_MINUTES = [0, 0, 0, 15, 30, 60]
 PAST_SHARE = 0.6  # of a service's first seeded bookings, roughly, lie in the past
@@ -213,7 +212,7 @@ class Command(BaseCommand):
             status=status,
             notes=self.rng.choice(NOTES),
         )
-        if status == "cancelled":
+        if status == Status.CANCELLED:
             booking.cancelled_at = min(start - timedelta(days=1), self.now)
             booking.cancellation_reason = self.rng.choice(CANCEL_REASONS)
         return booking
@@ -221,7 +220,7 @@ class Command(BaseCommand):
     def reviews_for(self, bookings: list[Booking]) -> list[Review]:
         reviews = []
         for booking in bookings:
-            if booking.status == "completed" and self.rng.random() < REVIEW_SHARE:
+            if booking.status == Status.COMPLETED and self.rng.random() < REVIEW_SHARE:
                 rating = self.rng.choice(RATINGS)
                 reviews.append(
                     Review(

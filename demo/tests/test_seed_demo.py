@@ -12,7 +12,7 @@ from bookings.models import Booking
 from bookings.selectors import overlapping_pairs
 from catalog.models import Service
 from catalog.selectors import service_list_with_stats
-from reviews.management.commands import seed_demo
+from demo.management.commands import seed_demo
 from reviews.models import Review
 
 pytestmark = pytest.mark.django_db
