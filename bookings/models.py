@@ -5,6 +5,7 @@ from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from django.db.models import F, Q
 
+from bookit.db.models import TimestampedModel
 from catalog.models import Service
 
 OVERLAP_CONSTRAINT = "bookings_booking_no_overlap"
@@ -29,7 +30,7 @@ class Status(models.TextChoices):
     COMPLETED = "completed"
 
 
-class Booking(models.Model):
+class Booking(TimestampedModel):
     """One service booked by one user for ``[start_time, end_time)``."""
 
     Status = Status
@@ -50,8 +51,6 @@ class Booking(models.Model):
     notes = models.TextField(blank=True, max_length=2000)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancellation_reason = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["start_time", "id"]

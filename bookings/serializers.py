@@ -30,13 +30,12 @@ class BookingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-# GET /bookings renders bookings.selectors.booking_rows with this (a test compares it with the serializer).
-booking_row_renderer = RowRenderer(BookingSerializer)
+_renderer = RowRenderer(BookingSerializer)
 
 
 def booking_json(booking: Booking) -> dict:
     """``BookingSerializer``'s output for one booking whose service is loaded, as the writes return it."""
-    return booking_row_renderer.render_one({**booking.__dict__, "service_name": booking.service.name})
+    return _renderer.render_one({**booking.__dict__, "service_name": booking.service.name})
 
 
 class BookingCreateSerializer(serializers.Serializer):

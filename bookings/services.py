@@ -214,11 +214,11 @@ def booking_edit_notes(*, booking: Booking, notes: str) -> Booking:
 def booking_change_by_owner(
     *,
     booking: Booking,
+    cancel: bool = False,
+    reason: str | None = None,
     start_time: datetime | None = None,
     end_time: datetime | None = None,
     notes: str | None = None,
-    cancel: bool = False,
-    reason: str | None = None,
 ) -> Booking:
     """The owner's one request (``PATCH /bookings/{id}``): reschedule and/or edit notes, or cancel; all or nothing."""
     if cancel and (start_time is not None or end_time is not None):

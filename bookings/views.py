@@ -1,5 +1,5 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -13,10 +13,10 @@ from bookings.serializers import (
     BookingStatusSerializer,
     BookingUpdateSerializer,
     booking_json,
-    booking_row_renderer,
 )
 from bookit.api.error_responses import ErrorSerializer
 from bookit.api.permissions import IsAdmin
+from bookit.api.viewsets import ModelViewSet, validated
 
 CONFLICT = {409: ErrorSerializer}
 
@@ -34,32 +34,26 @@ CONFLICT = {409: ErrorSerializer}
     ),
     destroy=extend_schema(summary="Delete a booking", responses={204: None, **CONFLICT}),
 )
-class BookingViewSet(viewsets.ModelViewSet):
+class BookingViewSet(ModelViewSet):
     serializer_class = BookingSerializer
     filterset_class = BookingFilter
     permission_classes = [IsAuthenticated]
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no real caller
             return Booking.objects.none()
         return selectors.booking_list(user=self.request.user)
 
-    def list(self, request):
-        rows = self.filter_queryset(selectors.booking_rows(user=request.user))
-        return self.get_paginated_response(booking_row_renderer.render(self.paginate_queryset(rows)))
+    def get_rows(self):
+        return selectors.booking_rows(user=self.request.user)
 
     def create(self, request):
-        data = BookingCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        booking = services.booking_create(user=request.user, **data.validated_data)
+        booking = services.booking_create(user=request.user, **validated(BookingCreateSerializer, request.data))
         return Response(booking_json(booking), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         booking = self.get_object()
-        data = BookingUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        changes = dict(data.validated_data)
+        changes = dict(validated(BookingUpdateSerializer, request.data))
         cancel = changes.pop("status", None) == Booking.Status.CANCELLED
         reason = changes.pop("cancellation_reason", None)
         booking = services.booking_change_by_owner(booking=booking, cancel=cancel, reason=reason, **changes)
@@ -77,9 +71,8 @@ class BookingViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["patch"], url_path="status", permission_classes=[IsAdmin])
     def set_status(self, request, pk=None):
         booking = self.get_object()
-        data = BookingStatusSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(BookingStatusSerializer, request.data)
         booking = services.booking_set_status(
-            booking=booking, status=data.validated_data["status"], reason=data.validated_data["cancellation_reason"]
+            booking=booking, status=data["status"], reason=data["cancellation_reason"]
         )
         return Response(booking_json(booking))

@@ -3,8 +3,10 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Q
 
+from bookit.db.models import TimestampedModel
 
-class Service(models.Model):
+
+class Service(TimestampedModel):
     """Something people can book, for ``duration_minutes`` at a time."""
 
     name = models.CharField(max_length=200)
@@ -12,8 +14,6 @@ class Service(models.Model):
     price = models.DecimalField(max_digits=10, decimal_places=2)
     duration_minutes = models.PositiveIntegerField()
     is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
     # Kept by a trigger on reviews_review (reviews migration 0002), in the review's own
     # transaction: a list of services reads its ratings without aggregating every review.
     review_count = models.PositiveIntegerField(default=0, editable=False)

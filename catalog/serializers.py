@@ -1,6 +1,5 @@
 from rest_framework import serializers
 
-from bookit.api.rows import RowRenderer
 from catalog.models import Service
 
 
@@ -30,10 +29,6 @@ class ServiceSerializer(serializers.ModelSerializer):
             "review_count",
         ]
         read_only_fields = fields
-
-
-# GET /services renders catalog.selectors.service_rows with this (a test compares it with the serializer).
-service_row_renderer = RowRenderer(ServiceSerializer)
 
 
 class ServiceInputSerializer(serializers.Serializer):

@@ -1,6 +1,7 @@
 """Writes to the catalog. The API, the admin and the commands come through here."""
 
 from decimal import Decimal
+from typing import TypedDict, Unpack
 
 from django.db import transaction
 from django.db.models import ProtectedError, QuerySet
@@ -10,7 +11,18 @@ from bookit.db.updates import model_update
 from bookit.domain_errors import ConflictError
 from catalog.models import Service
 
-WRITABLE_FIELDS = ("name", "description", "price", "duration_minutes", "is_active")
+
+class ServiceChanges(TypedDict, total=False):
+    """The writable fields of a service, for ``service_update`` (any subset)."""
+
+    name: str
+    description: str
+    price: Decimal
+    duration_minutes: int
+    is_active: bool
+
+
+WRITABLE_FIELDS = tuple(ServiceChanges.__annotations__)
 
 
 def service_create(
@@ -25,28 +37,16 @@ def service_create(
     return service
 
 
-def service_update(
-    *,
-    service: Service,
-    name: str | None = None,
-    description: str | None = None,
-    price: Decimal | None = None,
-    duration_minutes: int | None = None,
-    is_active: bool | None = None,
-) -> Service:
+def service_update(*, service: Service, **changes: Unpack[ServiceChanges]) -> Service:
     """Change the given fields (None leaves one as it is); same validation as on create.
 
     Only the given columns are written, so the rating totals that the reviews'
     trigger keeps, or an activation made meanwhile, are never written back stale.
     """
-    data = {
-        "name": name,
-        "description": description,
-        "price": price,
-        "duration_minutes": duration_minutes,
-        "is_active": is_active,
-    }
-    model_update(instance=service, data=data)
+    unknown = set(changes) - set(WRITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"service_update() got fields it cannot write: {', '.join(sorted(unknown))}")
+    model_update(instance=service, data=changes)
     return service
 
 

@@ -1,12 +1,13 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import status
 from rest_framework.response import Response
 
 from bookit.api.error_responses import ErrorSerializer
 from bookit.api.permissions import IsAdminOrReadOnly
+from bookit.api.viewsets import ModelViewSet, validated
 from catalog import selectors, services
 from catalog.filters import ServiceFilter
-from catalog.serializers import ServiceInputSerializer, ServiceSerializer, service_row_renderer
+from catalog.serializers import ServiceInputSerializer, ServiceSerializer
 
 
 @extend_schema_view(
@@ -18,30 +19,24 @@ from catalog.serializers import ServiceInputSerializer, ServiceSerializer, servi
         summary="Delete a service without bookings (admin)", responses={204: None, 409: ErrorSerializer}
     ),
 )
-class ServiceViewSet(viewsets.ModelViewSet):
+class ServiceViewSet(ModelViewSet):
     serializer_class = ServiceSerializer
     filterset_class = ServiceFilter
     permission_classes = [IsAdminOrReadOnly]
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         return selectors.service_list(user=self.request.user)
 
-    def list(self, request):
-        rows = self.filter_queryset(selectors.service_rows(user=request.user))
-        return self.get_paginated_response(service_row_renderer.render(self.paginate_queryset(rows)))
+    def get_rows(self):
+        return selectors.service_rows(user=self.request.user)
 
     def create(self, request):
-        data = ServiceInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        service = services.service_create(**data.validated_data)
+        service = services.service_create(**validated(ServiceInputSerializer, request.data))
         return Response(self._read(service), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         service = self.get_object()
-        data = ServiceInputSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        services.service_update(service=service, **data.validated_data)
+        services.service_update(service=service, **validated(ServiceInputSerializer, request.data, partial=True))
         return Response(self._read(service))
 
     def destroy(self, request, pk=None):

@@ -3,10 +3,11 @@ from django.db import models
 from django.db.models import Q
 
 from bookings.models import Booking
+from bookit.db.models import TimestampedModel
 from catalog.models import Service
 
 
-class Review(models.Model):
+class Review(TimestampedModel):
     """One review per completed booking, by the booking's owner."""
 
     booking = models.OneToOneField(Booking, on_delete=models.PROTECT, related_name="review")
@@ -15,8 +16,6 @@ class Review(models.Model):
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="reviews")
     rating = models.PositiveSmallIntegerField()
     comment = models.TextField(blank=True, max_length=5000)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

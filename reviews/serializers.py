@@ -1,6 +1,5 @@
 from rest_framework import serializers
 
-from bookit.api.rows import RowRenderer
 from reviews.models import Review
 
 
@@ -13,10 +12,6 @@ class ReviewSerializer(serializers.ModelSerializer):
         model = Review
         fields = ["id", "booking_id", "service_id", "reviewer_name", "rating", "comment", "created_at", "updated_at"]
         read_only_fields = fields
-
-
-# GET /reviews/services/{id} renders reviews.selectors.review_rows_for_service with this.
-review_row_renderer = RowRenderer(ReviewSerializer)
 
 
 class ReviewCreateSerializer(serializers.Serializer):

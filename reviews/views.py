@@ -5,6 +5,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from bookit.api.error_responses import ErrorSerializer
+from bookit.api.viewsets import RowListMixin, validated
 from catalog import selectors as catalog_selectors
 from reviews import selectors, services
 from reviews.models import Review
@@ -12,7 +13,6 @@ from reviews.serializers import (
     ReviewCreateSerializer,
     ReviewSerializer,
     ReviewUpdateSerializer,
-    review_row_renderer,
 )
 
 
@@ -36,16 +36,13 @@ class ReviewViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.
         return selectors.review_list_editable(user=self.request.user)
 
     def create(self, request):
-        data = ReviewCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        review = services.review_create(user=request.user, **data.validated_data)
+        review = services.review_create(user=request.user, **validated(ReviewCreateSerializer, request.data))
         return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         review = self.get_object()
-        data = ReviewUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        review = services.review_update(review=review, user=request.user, **data.validated_data)
+        changes = validated(ReviewUpdateSerializer, request.data)
+        review = services.review_update(review=review, user=request.user, **changes)
         return Response(ReviewSerializer(review).data)
 
     def perform_destroy(self, instance):
@@ -53,7 +50,7 @@ class ReviewViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.
 
 
 @extend_schema(summary="Reviews of a service, newest first", auth=[{}, {"jwtAuth": []}])
-class ServiceReviewList(generics.ListAPIView):
+class ServiceReviewList(RowListMixin, generics.ListAPIView):
     serializer_class = ReviewSerializer
     permission_classes = [AllowAny]
 
@@ -62,8 +59,8 @@ class ServiceReviewList(generics.ListAPIView):
             return Review.objects.none()
         return selectors.review_list_for_service(service_id=self.kwargs["service_id"])
 
-    def list(self, request, service_id=None):
-        if not catalog_selectors.service_list_visible(user=request.user).filter(pk=service_id).exists():
+    def get_rows(self):
+        service_id = self.kwargs["service_id"]
+        if not catalog_selectors.service_list_visible(user=self.request.user).filter(pk=service_id).exists():
             raise Http404
-        rows = selectors.review_rows_for_service(service_id=service_id)
-        return self.get_paginated_response(review_row_renderer.render(self.paginate_queryset(rows)))
+        return selectors.review_rows_for_service(service_id=service_id)
