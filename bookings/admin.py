@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import User
-from bookings import services
+from bookings import rules, services
 from bookings.models import Booking
 from bookit.domain_errors import DomainError
 from catalog.models import Service
@@ -71,14 +71,15 @@ class BookingAdminForm(forms.ModelForm):
                 start_time=data["start_time"],
                 end_time=data["end_time"],
                 notes=data["notes"],
+                by_staff=True,
             )
         booking = self.instance
         cancelling = "status" in changed and data["status"] == Status.CANCELLED
         reason = data["cancellation_reason"] if "cancellation_reason" in changed else None
-        services.check_cancellation_reason(cancelling=cancelling, reason=reason)
+        rules.check_cancellation_reason(cancelling=cancelling, reason=reason)
         times = {name: data[name] for name in ("start_time", "end_time") if name in changed}
         if times:
-            booking = services.booking_reschedule(booking=booking, **times)
+            booking = services.booking_reschedule(booking=booking, by_staff=True, **times)
         if "notes" in changed:
             booking = services.booking_edit_notes(booking=booking, notes=data["notes"])
         if "status" in changed:

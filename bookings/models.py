@@ -21,6 +21,18 @@ class TsTzRange(models.Func):
         super().__init__(start, end, RangeBoundary(), **extra)
 
 
+class BlockedUntil(models.Func):
+    """``bookings_blocked_until(end_time, buffer_minutes)``: the end of a booking plus its buffer.
+
+    A SQL function declared IMMUTABLE (bookings migration 0003) because the
+    exclusion constraint's index needs one, and ``timestamptz + interval`` is
+    only STABLE (adding days depends on the time zone; adding minutes does not).
+    """
+
+    function = "bookings_blocked_until"
+    output_field = models.DateTimeField()
+
+
 class Status(models.TextChoices):
     """A booking's place in the workflow (``Booking.TRANSITIONS``); also ``Booking.Status``."""
 
@@ -51,6 +63,9 @@ class Booking(TimestampedModel):
     notes = models.TextField(blank=True, max_length=2000)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancellation_reason = models.CharField(max_length=500, blank=True)
+    # The service's buffer when the booking was made or moved: kept free after end_time,
+    # so a later policy change never makes existing bookings overlap.
+    buffer_minutes = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["start_time", "id"]
@@ -64,12 +79,12 @@ class Booking(TimestampedModel):
                 condition=Q(status__in=Status.values),
                 name="bookings_booking_status_valid",
             ),
-            # Added to the database by bookit.db.operations.AddExclusionConstraint (migration 0002).
+            # Added to the database by bookit.db.operations.AddExclusionConstraint (migrations 0002, 0003).
             ExclusionConstraint(
                 name=OVERLAP_CONSTRAINT,
                 expressions=[
                     (F("service"), RangeOperators.EQUAL),
-                    (TsTzRange("start_time", "end_time"), RangeOperators.OVERLAPS),
+                    (TsTzRange("start_time", BlockedUntil("end_time", "buffer_minutes")), RangeOperators.OVERLAPS),
                 ],
                 condition=~Q(status=Status.CANCELLED),
                 violation_error_code="booking_conflict",

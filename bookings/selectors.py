@@ -1,12 +1,15 @@
 """Reads of bookings."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from bookings.models import Booking
+from bookings import rules
+from bookings.models import BlockedUntil, Booking, TsTzRange
 from catalog.models import Service
+from catalog.schedule import Schedule
 
 # The columns of a row of GET /bookings: BookingSerializer's fields. The service's name is a
 # subquery, not a join, so the page's count() leaves it out.
@@ -32,7 +35,7 @@ def booking_rows(*, user) -> QuerySet:
 
 
 def overlapping_pairs(*, service_id: int | None = None) -> list[tuple[int, int]]:
-    """Pairs of non-cancelled bookings of one service whose periods overlap.
+    """Pairs of non-cancelled bookings of one service whose periods (each with its buffer) overlap.
 
     Always empty while the exclusion constraint holds; tests and the stress
     script use it to check the database directly, not through the API.
@@ -41,7 +44,8 @@ def overlapping_pairs(*, service_id: int | None = None) -> list[tuple[int, int]]
         SELECT a.id, b.id FROM bookings_booking a
         JOIN bookings_booking b
           ON a.service_id = b.service_id AND a.id < b.id
-         AND tstzrange(a.start_time, a.end_time, '[)') && tstzrange(b.start_time, b.end_time, '[)')
+         AND tstzrange(a.start_time, a.end_time + a.buffer_minutes * interval '1 minute', '[)')
+          && tstzrange(b.start_time, b.end_time + b.buffer_minutes * interval '1 minute', '[)')
         WHERE a.status <> 'cancelled' AND b.status <> 'cancelled'
     """
     params = []
@@ -61,3 +65,44 @@ def booking_list_ended_confirmed(*, now: datetime) -> QuerySet[Booking]:
 def booking_list_expired_pending(*, now: datetime) -> QuerySet[Booking]:
     """Pending bookings whose start has passed without a confirmation."""
     return Booking.objects.filter(status=Booking.Status.PENDING, start_time__lte=now)
+
+
+def service_availability(*, service: Service, start: datetime, end: datetime, now: datetime) -> list[datetime]:
+    """Starts of the free slots of ``service`` that begin in ``[start, end)``, in order (UTC).
+
+    A slot lasts the service's duration, starts on its schedule's steps inside
+    working hours (``catalog.schedule``), not before the notice or after the
+    horizon (``bookings.rules``), and keeps clear of every non-cancelled booking
+    and buffer, its own buffer included, as the exclusion constraint will judge
+    it. One query reads the window's bookings through the constraint's GiST
+    index; the rest is arithmetic here. ``service`` has its hours and exceptions loaded.
+    """
+    length = timedelta(minutes=service.duration_minutes)
+    occupied = length + timedelta(minutes=service.buffer_minutes)
+    busy = list(
+        Booking.objects.filter(service=service)
+        .exclude(status=Booking.Status.CANCELLED)
+        .alias(blocked=TsTzRange("start_time", BlockedUntil("end_time", "buffer_minutes")))
+        .filter(blocked__overlap=DateTimeTZRange(start, end + occupied, "[)"))
+        .annotate(blocked_until=BlockedUntil("end_time", "buffer_minutes"))
+        .order_by("start_time")
+        .values_list("start_time", "blocked_until")
+    )
+    earliest = max(start, rules.earliest_start(service, now=now))
+    horizon = rules.latest_start(service, now=now)
+    schedule = Schedule.of(service)
+    first_day = start.astimezone(schedule.zone).date()
+    last_day = end.astimezone(schedule.zone).date()
+    slots, index = [], 0
+    for slot in schedule.slot_starts(first_day, last_day, step=service.slot_step, length=service.duration_minutes):
+        if slot < earliest or slot <= now:
+            continue
+        if slot >= end or (horizon is not None and slot > horizon):
+            break
+        while index < len(busy) and busy[index][1] <= slot:  # ended (buffer included) before the slot
+            index += 1
+        # Bookings are sorted by start and never overlap each other, so their blocked ends are sorted too.
+        if index < len(busy) and busy[index][0] < slot + occupied:
+            continue
+        slots.append(slot)
+    return slots

@@ -1,9 +1,13 @@
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from rest_framework import serializers
 
 from bookings.models import Booking
 from bookit.api.fields import AwareDateTimeField
 from bookit.api.rows import RowRenderer
 from catalog.models import Service
+from catalog.timezones import is_known_timezone
 
 
 class BookingSerializer(serializers.ModelSerializer):
@@ -72,3 +76,72 @@ class BookingUpdateSerializer(serializers.Serializer):
 class BookingStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Booking.Status.choices)
     cancellation_reason = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
+
+
+class WindowBoundField(serializers.Field):
+    """A date (midnight at its start, in the answer's zone) or a date-time with a UTC offset."""
+
+    default_error_messages = {"invalid": "Give a date (2027-01-05) or a date-time with an offset."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and len(data.strip()) == 10:
+            try:
+                return date.fromisoformat(data.strip())
+            except ValueError:
+                self.fail("invalid")
+        return AwareDateTimeField().to_internal_value(data)
+
+
+class AvailabilityQuerySerializer(serializers.Serializer):
+    """``?from=&to=&tz=`` of GET /services/{id}/availability; ``context["zone"]`` is the service's zone."""
+
+    to = WindowBoundField()
+    tz = serializers.CharField(required=False, max_length=64)
+
+    MAX_DAYS = 31
+
+    def get_fields(self):
+        return {"from": WindowBoundField(), **super().get_fields()}  # `from` is a Python keyword
+
+    def validate_tz(self, value):
+        if not is_known_timezone(value):
+            raise serializers.ValidationError(f"Unknown time zone {value!r}; use an IANA name such as Europe/Berlin.")
+        return value
+
+    def validate(self, attrs):
+        zone = ZoneInfo(attrs.get("tz") or self.context["zone"])
+        start, end = (self._instant(attrs[name], zone) for name in ("from", "to"))
+        if end <= start:
+            raise serializers.ValidationError({"to": "`to` must be after `from`."})
+        if end - start > timedelta(days=self.MAX_DAYS):
+            raise serializers.ValidationError({"to": f"A window covers at most {self.MAX_DAYS} days."})
+        return {"start": start, "end": end, "zone": zone}
+
+    @staticmethod
+    def _instant(bound, zone: ZoneInfo) -> datetime:
+        if isinstance(bound, datetime):
+            return bound
+        return datetime.combine(bound, time(0), tzinfo=zone).astimezone(UTC)
+
+
+class SlotSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(help_text="ISO 8601 with the offset of the answer's zone.")
+    end = serializers.DateTimeField()
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    service_id = serializers.IntegerField()
+    timezone = serializers.CharField(help_text="The zone of the slots' offsets: `tz`, else the service's.")
+    slots = SlotSerializer(many=True)
+
+
+def availability_json(service_id: int, zone: ZoneInfo, starts: list[datetime], length: timedelta) -> dict:
+    """``AvailabilitySerializer``'s shape, times with the offset of ``zone``."""
+    return {
+        "service_id": service_id,
+        "timezone": zone.key,
+        "slots": [
+            {"start": start.astimezone(zone).isoformat(), "end": (start + length).astimezone(zone).isoformat()}
+            for start in starts
+        ],
+    }

@@ -1,22 +1,30 @@
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from bookings import selectors, services
 from bookings.filters import BookingFilter
 from bookings.models import Booking
 from bookings.serializers import (
+    AvailabilityQuerySerializer,
+    AvailabilitySerializer,
     BookingCreateSerializer,
     BookingSerializer,
     BookingStatusSerializer,
     BookingUpdateSerializer,
+    availability_json,
     booking_json,
 )
 from bookit.api.error_responses import ErrorSerializer
 from bookit.api.permissions import IsAdmin
 from bookit.api.viewsets import ModelViewSet, validated
+from catalog import selectors as catalog_selectors
 
 CONFLICT = {409: ErrorSerializer}
 
@@ -48,7 +56,8 @@ class BookingViewSet(ModelViewSet):
         return selectors.booking_rows(user=self.request.user)
 
     def create(self, request):
-        booking = services.booking_create(user=request.user, **validated(BookingCreateSerializer, request.data))
+        data = validated(BookingCreateSerializer, request.data)
+        booking = services.booking_create(user=request.user, by_staff=request.user.is_staff, **data)
         return Response(booking_json(booking), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
@@ -56,7 +65,9 @@ class BookingViewSet(ModelViewSet):
         changes = dict(validated(BookingUpdateSerializer, request.data))
         cancel = changes.pop("status", None) == Booking.Status.CANCELLED
         reason = changes.pop("cancellation_reason", None)
-        booking = services.booking_change_by_owner(booking=booking, cancel=cancel, reason=reason, **changes)
+        booking = services.booking_apply_changes(
+            booking=booking, by_staff=request.user.is_staff, cancel=cancel, reason=reason, **changes
+        )
         return Response(booking_json(booking))
 
     def destroy(self, request, pk=None):
@@ -76,3 +87,30 @@ class BookingViewSet(ModelViewSet):
             booking=booking, status=data["status"], reason=data["cancellation_reason"]
         )
         return Response(booking_json(booking))
+
+
+class AvailabilityView(GenericAPIView):
+    """The free slots of an active service in a window of up to 31 days: every slot offered can be booked."""
+
+    permission_classes = [AllowAny]
+    serializer_class = AvailabilitySerializer
+
+    @extend_schema(
+        summary="Free slots of a service",
+        tags=["services"],
+        auth=[{}, {"jwtAuth": []}],
+        parameters=[
+            OpenApiParameter("from", str, required=True, description="Date (local midnight) or date-time with offset."),
+            OpenApiParameter("to", str, required=True, description="Exclusive; at most 31 days after `from`."),
+            OpenApiParameter("tz", str, description="IANA zone of the answer's offsets (default: the service's)."),
+        ],
+        responses={200: AvailabilitySerializer},
+    )
+    def get(self, request, pk: int):
+        service = catalog_selectors.service_with_schedule(pk=pk, bookable=True)
+        query = validated(AvailabilityQuerySerializer, request.query_params, context={"zone": service.timezone})
+        starts = selectors.service_availability(
+            service=service, start=query["start"], end=query["end"], now=timezone.now()
+        )
+        length = timedelta(minutes=service.duration_minutes)
+        return Response(availability_json(service.pk, query["zone"], starts, length))

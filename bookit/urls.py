@@ -4,6 +4,9 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, 
 
 from bookit.api import views
 
+admin.site.site_header = admin.site.site_title = "BookIt administration"
+admin.site.index_title = "Services, bookings, reviews and users"
+
 urlpatterns = [
     re_path(r"^$", views.index),
     re_path(r"^health/?$", views.health, name="health"),

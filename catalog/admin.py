@@ -1,7 +1,53 @@
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 
+from bookit.domain_errors import DomainError
 from catalog import selectors, services
-from catalog.models import Service
+from catalog.models import ScheduleException, Service, WorkingHours
+from catalog.schedule import check_intervals
+
+
+class IntervalFormSet(BaseInlineFormSet):
+    """The inline rows of one list (weekly hours or exceptions), checked by the services' own rule."""
+
+    key: str  # the day column: "weekday" or "date"
+    field: str  # the service's list: "working_hours" or "exceptions"
+
+    def rows(self) -> list[dict]:
+        return [
+            {name: form.cleaned_data.get(name) for name in (self.key, "start", "end")}
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+
+    def clean(self):
+        super().clean()
+        if not any(self.errors):
+            try:
+                check_intervals(self.rows(), key=self.key, field=self.field)
+            except DomainError as exc:
+                raise ValidationError(exc.message) from exc
+
+
+class WorkingHoursFormSet(IntervalFormSet):
+    key, field = "weekday", "working_hours"
+
+
+class ExceptionFormSet(IntervalFormSet):
+    key, field = "date", "exceptions"
+
+
+class WorkingHoursInline(admin.TabularInline):
+    model = WorkingHours
+    formset = WorkingHoursFormSet
+    extra = 0
+
+
+class ScheduleExceptionInline(admin.TabularInline):
+    model = ScheduleException
+    formset = ExceptionFormSet
+    extra = 0
 
 
 @admin.register(Service)
@@ -14,6 +60,7 @@ class ServiceAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
     exclude = ("search_vector",)
     actions = ("activate", "deactivate")
+    inlines = (WorkingHoursInline, ScheduleExceptionInline)
 
     def get_queryset(self, request):
         # Both columns come with the rows: a constant number of queries per page.
@@ -35,6 +82,14 @@ class ServiceAdmin(admin.ModelAdmin):
         else:
             # The admin goes on with `obj` (log entry, redirect): give it the new row's id.
             obj.pk = services.service_create(**fields).pk
+
+    def save_related(self, request, form, formsets, change):
+        """The inlines' lists replace the service's through ``service_update``, like a PATCH with them."""
+        changed = {formset.field: formset.rows() for formset in formsets if formset.has_changed()}
+        if changed:
+            services.service_update(service=form.instance, **changed)
+        for formset in formsets:  # what the admin's change message reads; the service wrote the rows
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def delete_model(self, request, obj):
         services.service_delete(service=obj)

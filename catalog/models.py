@@ -1,9 +1,15 @@
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from bookit.db.models import TimestampedModel
+from catalog.timezones import is_known_timezone
+
+MAX_LENGTH = 31 * 1440  # minutes: a month, for room hire
+MAX_NOTICE = 366 * 1440
 
 
 class Service(TimestampedModel):
@@ -14,6 +20,51 @@ class Service(TimestampedModel):
     price = models.DecimalField(max_digits=10, decimal_places=2)
     duration_minutes = models.PositiveIntegerField()
     is_active = models.BooleanField(default=True)
+
+    # Booking policy (catalog/schedule.py, bookings/rules.py); an empty field means the default in brackets.
+    timezone = models.CharField(max_length=64, default="UTC", help_text="IANA name; working hours are in this zone.")
+    min_length_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_LENGTH)],
+        help_text="Shortest booking [duration].",
+    )
+    max_length_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_LENGTH)],
+        help_text="Longest booking [duration].",
+    )
+    buffer_minutes = models.PositiveIntegerField(
+        default=0, validators=[MaxValueValidator(1440)], help_text="Kept free after each booking."
+    )
+    min_notice_minutes = models.PositiveIntegerField(
+        default=0, validators=[MaxValueValidator(MAX_NOTICE)], help_text="Bookings start at least this far ahead."
+    )
+    max_advance_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(3660)],
+        help_text="How far ahead bookings may start [no horizon].",
+    )
+    slot_step_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(1440)],
+        help_text="Between slot starts [duration].",
+    )
+    cancellation_cutoff_hours = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(8760)],
+        help_text="Owners cannot cancel or move a booking this close to its start.",
+    )
+    max_active_bookings_per_user = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Future, not cancelled bookings per user on this service [no cap].",
+    )
+
     # Kept by a trigger on reviews_review (reviews migration 0002), in the review's own
     # transaction: a list of services reads its ratings without aggregating every review.
     review_count = models.PositiveIntegerField(default=0, editable=False)
@@ -50,3 +101,68 @@ class Service(TimestampedModel):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        """The policy fits together: a known zone, and bookings of the service's duration allowed."""
+        super().clean()
+        errors = {}
+        if not is_known_timezone(self.timezone):
+            errors["timezone"] = f"Unknown time zone {self.timezone!r}; use an IANA name such as Europe/Berlin."
+        if self.duration_minutes and not self.min_length <= self.duration_minutes <= self.max_length:
+            errors["min_length_minutes"] = "The duration must lie between the minimum and the maximum length."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def min_length(self) -> int:
+        return self.min_length_minutes or self.duration_minutes
+
+    @property
+    def max_length(self) -> int:
+        return self.max_length_minutes or self.duration_minutes
+
+    @property
+    def slot_step(self) -> int:
+        return self.slot_step_minutes or self.duration_minutes
+
+
+class WorkingHours(models.Model):
+    """One interval of a service's week, in its local time: Monday (1) 09:00-12:00, say."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(help_text="ISO weekday: 1 = Monday ... 7 = Sunday.")
+    start = models.TimeField()
+    end = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "start"]
+        verbose_name_plural = "working hours"
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__gte=1, weekday__lte=7), name="catalog_hours_iso_weekday"),
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="catalog_hours_end_after_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.weekday} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class ScheduleException(models.Model):
+    """A date with other hours (``start``/``end``), or closed all day (neither)."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="exceptions")
+    date = models.DateField()
+    start = models.TimeField(null=True, blank=True)
+    end = models.TimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["date", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__isnull=True, end__isnull=True) | Q(end__gt=models.F("start")),
+                name="catalog_exception_closed_or_end_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        hours = f"{self.start:%H:%M}-{self.end:%H:%M}" if self.start else "closed"
+        return f"{self.date} {hours}"

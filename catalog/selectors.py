@@ -5,6 +5,7 @@ import functools
 from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Cast, Coalesce, NullIf, Round
 
+from bookit.domain_errors import NotFoundError
 from catalog.models import Service
 
 # rating_sum / review_count, rounded to 2 places; NULL for a service without reviews.
@@ -37,6 +38,20 @@ def service_list(*, user) -> QuerySet[Service]:
     is their quotient, so a page of services never aggregates the reviews.
     """
     return _rated_services(staff=bool(user and user.is_staff)).all()
+
+
+def service_list_detailed(*, user) -> QuerySet[Service]:
+    """``service_list`` with each service's weekly hours and exceptions (two more queries in all)."""
+    return service_list(user=user).prefetch_related("working_hours", "exceptions")
+
+
+def service_with_schedule(*, pk: int, bookable: bool = False) -> Service:
+    """One service with its weekly hours and exceptions; an unknown (or, if ``bookable``, inactive) one is a 404."""
+    services = Service.objects.defer("search_vector").prefetch_related("working_hours", "exceptions")
+    service = (services.filter(is_active=True) if bookable else services).filter(pk=pk).first()
+    if service is None:
+        raise NotFoundError("No service with this id takes bookings.", code="service_not_found")
+    return service
 
 
 def service_rows(*, user) -> QuerySet:

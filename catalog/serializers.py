@@ -31,11 +31,60 @@ class ServiceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ServiceInputSerializer(serializers.Serializer):
-    """Body of POST /services (all required but description/is_active) and PATCH (all optional)."""
+POLICY_FIELDS = [
+    *("timezone", "min_length_minutes", "max_length_minutes", "buffer_minutes", "min_notice_minutes"),
+    *("max_advance_days", "slot_step_minutes", "cancellation_cutoff_hours", "max_active_bookings_per_user"),
+]
+
+
+class WorkingHoursSerializer(serializers.Serializer):
+    weekday = serializers.IntegerField(min_value=1, max_value=7, help_text="ISO: 1 = Monday ... 7 = Sunday.")
+    start = serializers.TimeField(format="%H:%M", help_text="Local time in the service's zone, e.g. 09:00.")
+    end = serializers.TimeField(format="%H:%M", help_text="After start, on the same day (split across midnight).")
+
+
+class ScheduleExceptionSerializer(serializers.Serializer):
+    """A date with other hours, or, without ``start`` and ``end``, closed all day."""
+
+    date = serializers.DateField()
+    start = serializers.TimeField(format="%H:%M", required=False, allow_null=True)
+    end = serializers.TimeField(format="%H:%M", required=False, allow_null=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        return data if data["start"] is not None else {"date": data["date"]}
+
+
+class ServiceDetailSerializer(ServiceSerializer):
+    """One service with its booking policy (``GET /services/{id}`` and the writes' answers)."""
+
+    working_hours = WorkingHoursSerializer(many=True, read_only=True)
+    exceptions = ScheduleExceptionSerializer(many=True, read_only=True)
+
+    class Meta(ServiceSerializer.Meta):
+        fields = [*ServiceSerializer.Meta.fields, *POLICY_FIELDS, "working_hours", "exceptions"]
+        read_only_fields = fields
+
+
+class ServiceInputSerializer(serializers.ModelSerializer):
+    """Body of POST /services (name, price and duration required) and PATCH (all optional).
+
+    A list of ``working_hours`` or ``exceptions`` replaces the service's whole list.
+    Empty length, step, horizon or cap fields fall back to their defaults (see the field help).
+    """
 
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(allow_blank=True, required=False, default="")
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
     duration_minutes = serializers.IntegerField(min_value=1, max_value=1440)
     is_active = serializers.BooleanField(required=False, default=True)
+    working_hours = WorkingHoursSerializer(many=True, required=False)
+    exceptions = ScheduleExceptionSerializer(many=True, required=False)
+
+    class Meta:
+        model = Service
+        fields = [
+            *("name", "description", "price", "duration_minutes", "is_active"),
+            *POLICY_FIELDS,
+            *("working_hours", "exceptions"),
+        ]

@@ -9,10 +9,27 @@ from django.utils import timezone
 
 from bookit.db.updates import model_update
 from bookit.domain_errors import ConflictError
-from catalog.models import Service
+from catalog.models import ScheduleException, Service, WorkingHours
+from catalog.schedule import check_intervals
 
 
-class ServiceChanges(TypedDict, total=False):
+class ServicePolicy(TypedDict, total=False):
+    """When and how a service can be booked (catalog/schedule.py and bookings/rules.py apply it)."""
+
+    timezone: str
+    min_length_minutes: int | None
+    max_length_minutes: int | None
+    buffer_minutes: int
+    min_notice_minutes: int
+    max_advance_days: int | None
+    slot_step_minutes: int | None
+    cancellation_cutoff_hours: int
+    max_active_bookings_per_user: int | None
+    working_hours: list[dict]  # {"weekday": 1..7, "start": time, "end": time}; replaces the week
+    exceptions: list[dict]  # {"date": date, "start": time | None, "end": time | None}; replaces them all
+
+
+class ServiceChanges(ServicePolicy, total=False):
     """The writable fields of a service, for ``service_update`` (any subset)."""
 
     name: str
@@ -23,22 +40,38 @@ class ServiceChanges(TypedDict, total=False):
 
 
 WRITABLE_FIELDS = tuple(ServiceChanges.__annotations__)
+SCHEDULE_FIELDS = ("working_hours", "exceptions")
 
 
+@transaction.atomic
 def service_create(
-    *, name: str, price: Decimal, duration_minutes: int, description: str = "", is_active: bool = True
+    *,
+    name: str,
+    price: Decimal,
+    duration_minutes: int,
+    description: str = "",
+    is_active: bool = True,
+    **policy: Unpack[ServicePolicy],
 ) -> Service:
-    """A new service; the model's validators and check constraints (price >= 0, 1..1440 minutes) apply."""
+    """A new service; the model's validators, its policy checks and its check constraints apply."""
+    schedule = {field: policy.pop(field) for field in SCHEDULE_FIELDS if field in policy}
     service = Service(
-        name=name, description=description, price=price, duration_minutes=duration_minutes, is_active=is_active
+        name=name,
+        description=description,
+        price=price,
+        duration_minutes=duration_minutes,
+        is_active=is_active,
+        **policy,
     )
     service.full_clean(exclude=["search_vector"])
     service.save()
+    _replace_schedule(service, **schedule)
     return service
 
 
+@transaction.atomic
 def service_update(*, service: Service, **changes: Unpack[ServiceChanges]) -> Service:
-    """Change the given fields (None leaves one as it is); same validation as on create.
+    """Change the given fields; same validation as on create. A list of hours or exceptions replaces the old one.
 
     Only the given columns are written, so the rating totals that the reviews'
     trigger keeps, or an activation made meanwhile, are never written back stale.
@@ -46,8 +79,27 @@ def service_update(*, service: Service, **changes: Unpack[ServiceChanges]) -> Se
     unknown = set(changes) - set(WRITABLE_FIELDS)
     if unknown:
         raise TypeError(f"service_update() got fields it cannot write: {', '.join(sorted(unknown))}")
+    schedule = {field: changes.pop(field) for field in SCHEDULE_FIELDS if field in changes}
+    if schedule:  # two edits of one service's hours apply one after the other
+        list(Service.objects.select_for_update().filter(pk=service.pk).values_list("pk"))
     model_update(instance=service, data=changes)
+    _replace_schedule(service, **schedule)
     return service
+
+
+def _replace_schedule(service: Service, *, working_hours: list[dict] | None = None, exceptions=None) -> None:
+    """Replace the weekly hours and/or the exceptions given (``None`` keeps them)."""
+    if working_hours is not None:
+        check_intervals(working_hours, key="weekday", field="working_hours")
+        WorkingHours.objects.filter(service=service).delete()
+        WorkingHours.objects.bulk_create(WorkingHours(service=service, **row) for row in working_hours)
+    if exceptions is not None:
+        check_intervals(exceptions, key="date", field="exceptions")
+        ScheduleException.objects.filter(service=service).delete()
+        ScheduleException.objects.bulk_create(
+            ScheduleException(service=service, date=row["date"], start=row.get("start"), end=row.get("end"))
+            for row in exceptions
+        )
 
 
 @transaction.atomic

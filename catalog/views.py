@@ -7,14 +7,18 @@ from bookit.api.permissions import IsAdminOrReadOnly
 from bookit.api.viewsets import ModelViewSet, validated
 from catalog import selectors, services
 from catalog.filters import ServiceFilter
-from catalog.serializers import ServiceInputSerializer, ServiceSerializer
+from catalog.serializers import ServiceDetailSerializer, ServiceInputSerializer, ServiceSerializer
 
 
 @extend_schema_view(
     list=extend_schema(summary="List services (active ones unless you are an admin)", auth=[{}, {"jwtAuth": []}]),
-    retrieve=extend_schema(summary="One service", auth=[{}, {"jwtAuth": []}]),
-    create=extend_schema(summary="Create a service (admin)", request=ServiceInputSerializer),
-    partial_update=extend_schema(summary="Change a service (admin)", request=ServiceInputSerializer),
+    retrieve=extend_schema(summary="One service, with its booking policy", auth=[{}, {"jwtAuth": []}]),
+    create=extend_schema(
+        summary="Create a service (admin)", request=ServiceInputSerializer, responses={201: ServiceDetailSerializer}
+    ),
+    partial_update=extend_schema(
+        summary="Change a service (admin)", request=ServiceInputSerializer, responses={200: ServiceDetailSerializer}
+    ),
     destroy=extend_schema(
         summary="Delete a service without bookings (admin)", responses={204: None, 409: ErrorSerializer}
     ),
@@ -25,7 +29,12 @@ class ServiceViewSet(ModelViewSet):
     permission_classes = [IsAdminOrReadOnly]
 
     def get_queryset(self):
-        return selectors.service_list(user=self.request.user)
+        if self.action == "list":
+            return selectors.service_list(user=self.request.user)
+        return selectors.service_list_detailed(user=self.request.user)
+
+    def get_serializer_class(self):
+        return ServiceSerializer if self.action == "list" else ServiceDetailSerializer
 
     def get_rows(self):
         return selectors.service_rows(user=self.request.user)
@@ -44,4 +53,4 @@ class ServiceViewSet(ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _read(self, service):
-        return ServiceSerializer(self.get_queryset().get(pk=service.pk)).data
+        return ServiceDetailSerializer(self.get_queryset().get(pk=service.pk)).data

@@ -4,7 +4,7 @@ from django.db import IntegrityError, transaction
 
 from bookings.models import Booking
 from bookit.db.sqlstate import UNIQUE_VIOLATION, sqlstate
-from bookit.db.updates import model_update
+from bookit.db.updates import given, model_update
 from bookit.domain_errors import ConflictError, ForbiddenError, NotFoundError
 from reviews.models import Review
 
@@ -41,7 +41,7 @@ def review_update(*, review: Review, user, rating: int | None = None, comment: s
     """
     if review.user_id != user.pk:
         raise ForbiddenError("Only the author can change a review.", code="not_author")
-    model_update(instance=review, data={"rating": rating, "comment": comment})
+    model_update(instance=review, data=given(rating=rating, comment=comment))
     return review
 
 

@@ -72,3 +72,33 @@ def test_racing_reschedules_and_cancellations_keep_the_guarantee(live_server, to
     assert reschedules.count(200) == 1 and set(reschedules) == {200, 409}
     assert all(s == 200 for i, s in enumerate(statuses) if i % 4 == 0)
     assert overlapping_pairs(service_id=service.id) == []
+
+
+def test_buffers_hold_under_a_race(live_server, tokens):
+    """Sixteen bookings that touch only through their buffers: PostgreSQL, not Python, keeps the buffers free."""
+    service = ServiceFactory(duration_minutes=60, buffer_minutes=30)
+    base = future()
+    # One hour each, 75 minutes apart: free of each other, but each one's buffer reaches the next.
+    bodies = [{"service_id": service.id, "start_time": iso(base + timedelta(minutes=75 * i))} for i in range(CLIENTS)]
+    results = race(
+        [
+            lambda t=t, b=b: request("POST", f"{live_server.url}/bookings", token=t, body=b)
+            for t, b in zip(tokens, bodies, strict=True)
+        ]
+    )
+    statuses = [status for status, _ in results]
+    assert set(statuses) <= {201, 409} and 201 in statuses
+    assert statuses.count(201) == Booking.objects.filter(service=service).count()
+    assert overlapping_pairs(service_id=service.id) == []
+
+
+def test_the_per_user_cap_holds_under_a_race(live_server):
+    """One user, sixteen simultaneous bookings of free slots, a cap of two: exactly two get in."""
+    service = ServiceFactory(duration_minutes=60, max_active_bookings_per_user=2)
+    token = token_for(UserFactory())
+    base = future()
+    bodies = [{"service_id": service.id, "start_time": iso(base + timedelta(hours=2 * i))} for i in range(CLIENTS)]
+    results = race([lambda b=b: request("POST", f"{live_server.url}/bookings", token=token, body=b) for b in bodies])
+    assert sorted(status for status, _ in results) == [201, 201] + [400] * (CLIENTS - 2)
+    assert {payload["code"] for status, payload in results if status == 400} == {"too_many_active"}
+    assert Booking.objects.filter(service=service).count() == 2

@@ -148,7 +148,7 @@ class TestReschedule:
         assert mine.start_time != taken.start_time
 
     def test_extending_over_own_slot_is_fine(self, user):
-        booking = BookingFactory(user=user)
+        booking = BookingFactory(user=user, service__max_length_minutes=120)
         longer = services.booking_reschedule(booking=booking, end_time=booking.end_time + timedelta(minutes=30))
         assert longer.end_time - longer.start_time == timedelta(minutes=90)
 

@@ -71,3 +71,23 @@ class AddExclusionConstraint(migrations.RunSQL):
     @property
     def migration_name_fragment(self):
         return f"{self.table}_{self.name}"
+
+
+class RemoveExclusionConstraint(AddExclusionConstraint):
+    """Drop an exclusion constraint added by ``AddExclusionConstraint``; backwards, add it again.
+
+    Takes the same arguments as the operation that added it (so the reverse SQL
+    can rebuild it), and removes ``state_constraint`` from Django's state.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.sql, self.reverse_sql = self.reverse_sql, self.sql
+        self.state_operations = [migrations.RemoveConstraint(self.model_name, self.name)]
+
+    def describe(self):
+        return f"Remove exclusion constraint {self.name} from {self.table}"
+
+    @property
+    def migration_name_fragment(self):
+        return f"remove_{self.table}_{self.name}"

@@ -12,17 +12,22 @@ from django.db import models
 from bookit.domain_errors import NotFoundError
 
 
+def given(**values) -> dict:
+    """The keyword arguments that are not ``None``: a service's "leave it as it is" taken out."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
 def model_update(*, instance: models.Model, data: dict, validate: bool = True) -> list[str]:
     """Set the fields of ``data`` on ``instance`` and UPDATE only their columns; returns the columns written.
 
-    A value of ``None`` leaves its field alone (the services' keyword arguments
-    use ``None`` for "not given"); with nothing left to set, no query runs.
-    With ``validate``, the given fields go through the model's validators and
-    the check constraints on them first (``full_clean``, limited to them).
-    ``auto_now`` fields (``updated_at``) are written along. The UPDATE never
-    becomes an INSERT: a row deleted meanwhile is a ``NotFoundError``.
+    Every key of ``data`` is written (``None`` too, for nullable fields: use
+    ``given()`` to drop arguments a caller left out); with nothing to set, no
+    query runs. With ``validate``, the given fields go through the model's
+    validators and the check constraints on them first (``full_clean``,
+    limited to them). ``auto_now`` fields (``updated_at``) are written along.
+    The UPDATE never becomes an INSERT: a row deleted meanwhile is a ``NotFoundError``.
     """
-    values = {name: value for name, value in data.items() if value is not None}
+    values = dict(data)
     if not values:
         return []
     for name, value in values.items():

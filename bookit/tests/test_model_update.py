@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from bookit.db.updates import model_update
+from bookit.db.updates import given, model_update
 from bookit.domain_errors import NotFoundError
 from catalog.models import Service
 from catalog.tests.factories import ServiceFactory
@@ -20,7 +20,7 @@ def test_writes_only_the_given_columns_and_keeps_a_concurrent_change():
     stale = Service.objects.get(pk=service.pk)
     Service.objects.filter(pk=service.pk).update(is_active=False)  # someone else, meanwhile
     with CaptureQueriesContext(connection) as queries:
-        written = model_update(instance=stale, data={"name": "New", "price": None})
+        written = model_update(instance=stale, data=given(name="New", price=None))
     assert written == ["name", "updated_at"]
     [update] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
     assert '"is_active"' not in update and '"price"' not in update
@@ -32,7 +32,7 @@ def test_writes_only_the_given_columns_and_keeps_a_concurrent_change():
 def test_nothing_given_runs_no_query(django_assert_num_queries):
     service = ServiceFactory()
     with django_assert_num_queries(0):
-        assert model_update(instance=service, data={"name": None}) == []
+        assert model_update(instance=service, data=given(name=None)) == []
 
 
 def test_a_deleted_row_is_not_found_and_never_inserted_again():

@@ -25,7 +25,8 @@ def world(user, admin_user):
     ReviewFactory.create_batch(40, booking__service=service)  # 40 reviewers, 40 bookings
     BookingFactory.create_batch(40, user=user)
     window = WINDOW.format(iso_z(future(0)), iso_z(future(10_000)))
-    return {"anon": None, "user": user, "admin": admin_user, "service": service.id, "window": window}
+    days = "from={}&to={}".format(iso_z(future(0)), iso_z(future(31 * 24 - 1)))
+    return {"anon": None, "user": user, "admin": admin_user, "service": service.id, "window": window, "days": days}
 
 
 # fmt: off
@@ -36,6 +37,7 @@ PINNED = [
     ("user",  "/bookings",                              3),  # the JWT's user, count, page
     ("admin", "/bookings?{window}",                     3),
     ("anon",  "/reviews/services/{service}",            3),  # the service exists, count, page
+    ("anon",  "/services/{service}/availability?{days}", 4),  # service, its hours, its exceptions, bookings
 ]
 # fmt: on
 

@@ -6,11 +6,22 @@ import pytest
 from django.contrib.messages import get_messages
 
 from catalog.models import Service
+from catalog.services import WRITABLE_FIELDS
 from catalog.tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/catalog/service/"
-FORM = {"name": "Sauna", "description": "Finnish sauna", "price": "15.00", "duration_minutes": 30, "is_active": "on"}
+POLICY = {"timezone": "UTC", "buffer_minutes": 0, "min_notice_minutes": 0, "cancellation_cutoff_hours": 0}
+INLINES = {
+    f"{prefix}-{name}": value
+    for prefix in ("working_hours", "exceptions")
+    for name, value in (("TOTAL_FORMS", 0), ("INITIAL_FORMS", 0), ("MIN_NUM_FORMS", 0), ("MAX_NUM_FORMS", 1000))
+}
+FORM = {
+    **{"name": "Sauna", "description": "Finnish sauna", "price": "15.00", "duration_minutes": 30, "is_active": "on"},
+    **POLICY,
+    **INLINES,
+}
 
 
 def listed(client, **params) -> list[str]:
@@ -58,7 +69,7 @@ def test_out_of_range_values_are_form_errors(staff_client, field, value, message
 
 def test_timestamps_are_read_only(staff_client):
     form = staff_client.get(f"{CHANGELIST}{ServiceFactory().pk}/change/").context["adminform"].form
-    assert set(form.fields) == {"name", "description", "price", "duration_minutes", "is_active"}
+    assert set(form.fields) == set(WRITABLE_FIELDS) - {"working_hours", "exceptions"}
 
 
 def test_bulk_deactivate_and_activate(staff_client):
@@ -75,3 +86,45 @@ def test_delete_a_service_without_bookings(staff_client):
     service = ServiceFactory()
     assert staff_client.post(f"{CHANGELIST}{service.pk}/delete/", {"post": "yes"}).status_code == 302
     assert not Service.objects.exists()
+
+
+def hours_rows(*rows) -> dict:
+    data = {"working_hours-TOTAL_FORMS": len(rows)}
+    for n, (weekday, start, end) in enumerate(rows):
+        data.update({f"working_hours-{n}-weekday": weekday, f"working_hours-{n}-start": start})
+        data[f"working_hours-{n}-end"] = end
+    return data
+
+
+def test_weekly_hours_inline_saves_through_the_service(staff_client):
+    service = ServiceFactory()
+    url = f"{CHANGELIST}{service.pk}/change/"
+    data = {**FORM, **hours_rows((1, "09:00", "12:00"), (1, "13:00", "17:00")), "timezone": "Europe/Berlin"}
+    assert staff_client.post(url, data).status_code == 302
+    hours = [(h.weekday, f"{h.start:%H:%M}", f"{h.end:%H:%M}") for h in service.working_hours.all()]
+    assert hours == [(1, "09:00", "12:00"), (1, "13:00", "17:00")]
+    service.refresh_from_db()
+    assert service.timezone == "Europe/Berlin"
+
+
+def test_overlapping_hours_are_a_form_error_and_change_nothing(staff_client):
+    service = ServiceFactory(name="Before")
+    url = f"{CHANGELIST}{service.pk}/change/"
+    data = {**FORM, "name": "After", **hours_rows((2, "09:00", "12:00"), (2, "11:00", "14:00"))}
+    response = staff_client.post(url, data)
+    assert response.status_code == 200
+    [formset] = [f for f in response.context["inline_admin_formsets"] if f.formset.prefix == "working_hours"]
+    assert "intervals overlap" in str(formset.formset.non_form_errors())
+    service.refresh_from_db()
+    assert (service.name, service.working_hours.count()) == ("Before", 0)
+
+
+def test_unknown_time_zone_is_a_form_error(staff_client):
+    response = staff_client.post(CHANGELIST + "add/", {**FORM, "timezone": "Mars/Olympus"})
+    assert response.status_code == 200
+    assert "timezone" in response.context["adminform"].form.errors
+    assert not Service.objects.exists()
+
+
+def test_admin_header_names_bookit(staff_client):
+    assert b"BookIt administration" in staff_client.get("/admin/").content

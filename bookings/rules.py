@@ -1,0 +1,132 @@
+"""The booking rules, as checks that raise a domain error naming the rule; the services call them.
+
+A service's policy applied to one period (length, working hours, notice and
+horizon) is ``check_period``.
+
+The services call ``check_period`` before they write; the availability read
+(``bookings.selectors.service_availability``) offers only periods that pass
+the same predicates, so every slot offered books. The rules that need the
+database (overlaps and buffers, the per-user cap) are judged in the write's
+transaction, in ``bookings.services``.
+"""
+
+from datetime import datetime, timedelta
+
+from bookings.models import Booking
+from bookit.domain_errors import ConflictError, DomainError
+from catalog.models import Service
+from catalog.schedule import Schedule
+
+
+def earliest_start(service: Service, *, now: datetime) -> datetime:
+    """The first instant a booking may start: ``min_notice_minutes`` from now."""
+    return now + timedelta(minutes=service.min_notice_minutes)
+
+
+def latest_start(service: Service, *, now: datetime) -> datetime | None:
+    """The last instant a booking may start (``max_advance_days`` from now), or None without a horizon."""
+    return now + timedelta(days=service.max_advance_days) if service.max_advance_days is not None else None
+
+
+def check_period(
+    service: Service, schedule: Schedule, start: datetime, end: datetime, *, now: datetime, by_staff: bool
+) -> None:
+    """Raise a 400 whose code names the first rule ``[start, end)`` breaks.
+
+    Length and working hours hold for everyone; notice and horizon only for
+    customers (staff fit bookings in by hand).
+    """
+    minutes = (end - start) / timedelta(minutes=1)
+    if not service.min_length <= minutes <= service.max_length:
+        lengths = (
+            f"{service.min_length} minutes"
+            if service.min_length == service.max_length
+            else f"{service.min_length} to {service.max_length} minutes"
+        )
+        raise DomainError(f"A booking of this service lasts {lengths}.", code="bad_length", field="end_time")
+    if not schedule.allows(start, end):
+        raise DomainError(
+            f"This service takes bookings only inside its working hours ({service.timezone}).",
+            code="outside_hours",
+            field="start_time",
+        )
+    if by_staff:
+        return
+    if start < earliest_start(service, now=now):
+        raise DomainError(
+            f"Book at least {service.min_notice_minutes} minutes ahead.", code="too_soon", field="start_time"
+        )
+    horizon = latest_start(service, now=now)
+    if horizon is not None and start > horizon:
+        raise DomainError(f"Book at most {service.max_advance_days} days ahead.", code="too_far", field="start_time")
+
+
+def check_cancellation_cutoff(service: Service, start: datetime, *, now: datetime, by_staff: bool) -> None:
+    """Owners cannot cancel or move a booking within ``cancellation_cutoff_hours`` of its start; staff can."""
+    hours = service.cancellation_cutoff_hours
+    if not by_staff and hours and start - now < timedelta(hours=hours):
+        raise ConflictError(
+            f"Bookings of this service cannot be cancelled or moved within {hours} hours of their start.",
+            code="cancellation_cutoff",
+        )
+
+
+Status = Booking.Status
+
+
+def end_after(start_time: datetime, length: timedelta) -> datetime:
+    try:
+        return start_time + length
+    except OverflowError:
+        raise DomainError(
+            "This booking would end after the year 9999.", code="out_of_range", field="end_time"
+        ) from None
+
+
+def check_times(start_time: datetime, end_time: datetime, *, now: datetime) -> None:
+    if start_time <= now:
+        raise DomainError("A booking must start in the future.", code="start_in_past", field="start_time")
+    if end_time <= start_time:
+        raise DomainError("The end time must be after the start time.", code="end_before_start", field="end_time")
+
+
+def check_bookable(service: Service) -> None:
+    """Only an active service takes a new booking or a move of an existing one.
+
+    A 409 on both paths: the request itself is sound; it clashes with the
+    service's current state (staff may reactivate it), as a taken slot does.
+    """
+    if not service.is_active:
+        raise ConflictError(
+            "This service is not available for booking; its bookings cannot be made or moved.",
+            code="service_inactive",
+            field="service_id",
+        )
+
+
+def check_cancellation_reason(*, cancelling: bool, reason: str | None) -> None:
+    """A cancellation reason is given only when cancelling (the API, the admin form and its actions)."""
+    if reason and not cancelling:
+        raise DomainError(
+            "A reason is given only when cancelling.", code="reason_without_cancel", field="cancellation_reason"
+        )
+
+
+def check_changeable(booking: Booking, *, now: datetime, action: str) -> None:
+    if booking.status not in (Status.PENDING, Status.CONFIRMED):
+        raise ConflictError(f"A {booking.status} booking cannot be {action}.", code="booking_final")
+    if booking.start_time <= now:
+        raise ConflictError(f"This booking has already started and cannot be {action}.", code="booking_started")
+
+
+def check_active_cap(user, service: Service, cap: int, *, now: datetime) -> None:
+    """At most ``cap`` future, not cancelled bookings per user on the service (counted under its lock)."""
+    active = Booking.objects.filter(
+        user=user, service=service, start_time__gt=now, status__in=(Status.PENDING, Status.CONFIRMED)
+    )
+    if active.count() >= cap:
+        raise DomainError(
+            f"You already have {cap} upcoming booking(s) of this service, the most it allows.",
+            code="too_many_active",
+            field="service_id",
+        )

@@ -1,0 +1,135 @@
+"""When a service is open: its weekly hours and dated exceptions, in its own time zone.
+
+One definition serves both the booking rules (``Schedule.allows``) and the
+availability endpoint (``Schedule.slot_starts``), so every slot offered passes
+the check a booking of it meets, across daylight-saving changes too:
+
+* Hours are wall-clock times in the service's zone: 09:00 stays 09:00 when the
+  clocks change. A local time is made an instant with ``fold=0`` (PEP 495): an
+  ambiguous time (clocks going back) is its first occurrence; a time that does
+  not exist (clocks going forward) moves forward by the gap, so an interval
+  starting in the skipped hour starts when that hour would have ended.
+* Slots start at an interval's start and every step after it, in wall-clock
+  time; a start that does not exist that day is never offered. A slot lasts
+  its real minutes and must end inside the interval (compared as instants).
+* Without weekly hours a date is open all day; an exception replaces a date's
+  hours (an exception without hours closes it).
+"""
+
+import itertools
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from bookit.domain_errors import DomainError
+
+Interval = tuple[datetime, datetime]  # an instant range [start, end)
+
+
+def check_intervals(rows: Iterable[dict], *, key: str, field: str) -> None:
+    """Intervals of one day (rows with ``key``, ``start``, ``end``) do not overlap and end after they start.
+
+    Rows without ``start`` and ``end`` close their day (exceptions); such a row
+    alongside hours for the same day is a contradiction. Raises a 400 naming ``field``.
+    """
+    days: dict = defaultdict(list)
+    for row in rows:
+        start, end = row.get("start"), row.get("end")
+        if (start is None) != (end is None):
+            raise DomainError(
+                "Give both start and end, or neither to close the day.", code="invalid_interval", field=field
+            )
+        if start is not None and end <= start:
+            raise DomainError(
+                f"{start:%H:%M}-{end:%H:%M}: the end must be after the start (split intervals across midnight).",
+                code="invalid_interval",
+                field=field,
+            )
+        days[row[key]].append((start, end))
+    for day, intervals in days.items():
+        if any(start is None for start, _ in intervals) and len(intervals) > 1:
+            raise DomainError(f"{day}: closed all day and open at once.", code="invalid_interval", field=field)
+        ordered = sorted((s, e) for s, e in intervals if s is not None)
+        for (_, end), (start, _) in itertools.pairwise(ordered):
+            if start < end:
+                raise DomainError(f"{day}: intervals overlap.", code="overlapping_intervals", field=field)
+
+
+def local_instant(day: date, wall: time, zone: zoneinfo.ZoneInfo) -> datetime:
+    """The instant of wall-clock ``wall`` on ``day`` in ``zone`` (``fold=0``), in UTC."""
+    return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
+
+
+def exists_locally(moment: datetime, day: date, wall: time, zone: zoneinfo.ZoneInfo) -> bool:
+    """Whether ``wall`` on ``day`` is a time the clocks in ``zone`` show (not skipped by a change)."""
+    shown = moment.astimezone(zone)
+    return (shown.date(), shown.time()) == (day, wall)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A service's opening hours, ready to answer for any date."""
+
+    zone: zoneinfo.ZoneInfo
+    weekly: dict[int, list[tuple[time, time]]]  # ISO weekday -> intervals
+    exceptions: dict[date, list[tuple[time, time]]]  # date -> intervals ([] = closed)
+
+    @classmethod
+    def of(cls, service) -> "Schedule":
+        """From a service whose ``working_hours`` and ``exceptions`` are loaded (or loadable: two queries)."""
+        weekly: dict = defaultdict(list)
+        for hours in service.working_hours.all():
+            weekly[hours.weekday].append((hours.start, hours.end))
+        exceptions: dict = defaultdict(list)
+        for exception in service.exceptions.all():
+            intervals = exceptions[exception.date]  # a closed date is a key without intervals
+            if exception.start is not None:
+                intervals.append((exception.start, exception.end))
+        return cls(zoneinfo.ZoneInfo(service.timezone), dict(weekly), dict(exceptions))
+
+    def wall_intervals(self, day: date) -> list[tuple[time, time]] | None:
+        """``day``'s intervals in wall-clock time; ``None`` when the date is open all day."""
+        if day in self.exceptions:
+            return sorted(self.exceptions[day])
+        if self.weekly:
+            return sorted(self.weekly.get(day.isoweekday(), []))
+        return None
+
+    def allows(self, start: datetime, end: datetime) -> bool:
+        """Whether ``[start, end)`` lies inside one working interval of its start's local date."""
+        day = start.astimezone(self.zone).date()
+        walls = self.wall_intervals(day)
+        if walls is None:
+            return True
+        return any(_inside(start, end, self._instants(day, wall)) for wall in walls)
+
+    def _instants(self, day: date, wall: tuple[time, time]) -> Interval:
+        return local_instant(day, wall[0], self.zone), local_instant(day, wall[1], self.zone)
+
+    def slot_starts(self, first_day: date, last_day: date, *, step: int, length: int) -> Iterator[datetime]:
+        """Starts (UTC) of ``length``-minute slots from ``first_day`` to ``last_day`` (local dates), in order."""
+        step_delta, length_delta = timedelta(minutes=step), timedelta(minutes=length)
+        day = first_day
+        while day <= last_day:
+            walls = self.wall_intervals(day)
+            for wall_start, wall_end in walls if walls is not None else [(time(0), None)]:
+                # Open all day: slots from local midnight, ending wherever they end.
+                bounds = self._instants(day, (wall_start, wall_end)) if wall_end is not None else None
+                cursor = datetime.combine(day, wall_start)
+                limit = (
+                    datetime.combine(day, wall_end) if wall_end else datetime.combine(day + timedelta(days=1), time(0))
+                )
+                while cursor < limit:
+                    start = local_instant(day, cursor.time(), self.zone)
+                    if exists_locally(start, day, cursor.time(), self.zone) and (
+                        bounds is None or _inside(start, start + length_delta, bounds)
+                    ):
+                        yield start
+                    cursor += step_delta
+            day += timedelta(days=1)
+
+
+def _inside(start: datetime, end: datetime, bounds: Interval) -> bool:
+    return bounds[0] <= start and end <= bounds[1]
