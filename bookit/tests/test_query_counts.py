@@ -25,7 +25,7 @@ def world(user, admin_user):
     ReviewFactory.create_batch(40, booking__service=service)  # 40 reviewers, 40 bookings
     BookingFactory.create_batch(40, user=user)
     window = WINDOW.format(iso_z(future(0)), iso_z(future(10_000)))
-    days = "from={}&to={}".format(iso_z(future(0)), iso_z(future(31 * 24 - 1)))
+    days = f"from={iso_z(future(0))}&to={iso_z(future(31 * 24 - 1))}"
     return {"anon": None, "user": user, "admin": admin_user, "service": service.id, "window": window, "days": days}
 
 
