@@ -41,6 +41,8 @@ STAFF_CANCEL_REASON = "Cancelled by staff."
 class BookingAdminForm(forms.ModelForm):
     """Validates a booking by saving it through the services (see the module docstring)."""
 
+    actor = None  # the staff member saving, set per request by BookingAdmin.get_form
+
     class Meta:
         model = Booking
         fields = ("user", "service", "start_time", "end_time", "status", "cancellation_reason", "notes")
@@ -71,7 +73,7 @@ class BookingAdminForm(forms.ModelForm):
                 start_time=data["start_time"],
                 end_time=data["end_time"],
                 notes=data["notes"],
-                by_staff=True,
+                actor=self.actor,
             )
         booking = self.instance
         cancelling = "status" in changed and data["status"] == Status.CANCELLED
@@ -79,12 +81,12 @@ class BookingAdminForm(forms.ModelForm):
         rules.check_cancellation_reason(cancelling=cancelling, reason=reason)
         times = {name: data[name] for name in ("start_time", "end_time") if name in changed}
         if times:
-            booking = services.booking_reschedule(booking=booking, by_staff=True, **times)
+            booking = services.booking_reschedule(booking=booking, actor=self.actor, **times)
         if "notes" in changed:
-            booking = services.booking_edit_notes(booking=booking, notes=data["notes"])
+            booking = services.booking_edit_notes(booking=booking, notes=data["notes"], actor=self.actor)
         if "status" in changed:
             booking = services.booking_set_status(
-                booking=booking, status=data["status"], reason=data["cancellation_reason"]
+                booking=booking, status=data["status"], reason=data["cancellation_reason"], actor=self.actor
             )
         return booking
 
@@ -127,15 +129,20 @@ class BookingAdmin(admin.ModelAdmin):
         moved = ("user", "service") if obj else ()
         return (*moved, "cancelled_at", "created_at", "updated_at")
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.actor = request.user  # a class made for this request: the services record who changed what
+        return form
+
     def save_model(self, request, obj, form, change):
         """Nothing left to do: BookingAdminForm saved ``obj`` through the services while validating."""
 
     def delete_model(self, request, obj):
-        services.booking_delete(booking=obj, by_staff=True)
+        services.booking_delete(booking=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         for booking in queryset:
-            services.booking_delete(booking=booking, by_staff=True)
+            services.booking_delete(booking=booking, actor=request.user)
 
     @admin.action(description="Confirm selected bookings", permissions=["change"])
     def confirm(self, request, queryset):
@@ -154,7 +161,7 @@ class BookingAdmin(admin.ModelAdmin):
         moved, refused = 0, []
         for booking in queryset.select_related("service"):
             try:
-                services.booking_set_status(booking=booking, status=status, reason=reason)
+                services.booking_set_status(booking=booking, status=status, reason=reason, actor=request.user)
             except DomainError as exc:
                 refused.append(f"#{booking.pk} {booking}: {exc.message}")
             else:

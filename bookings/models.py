@@ -4,6 +4,7 @@ from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, Ra
 from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from bookit.db.models import TimestampedModel
 from catalog.models import Service
@@ -66,6 +67,8 @@ class Booking(TimestampedModel):
     # The service's buffer when the booking was made or moved: kept free after end_time,
     # so a later policy change never makes existing bookings overlap.
     buffer_minutes = models.PositiveIntegerField(default=0)
+    # iCalendar SEQUENCE: grows on each reschedule and cancellation, so calendar apps take the update.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["start_time", "id"]
@@ -108,3 +111,38 @@ class Booking(TimestampedModel):
     @property
     def is_final(self) -> bool:
         return not self.TRANSITIONS[self.status]
+
+
+class BookingEvent(models.Model):
+    """One change to a booking, written in the change's own transaction; never updated or deleted.
+
+    ``booking`` is a foreign key without a database constraint: the events of
+    a deleted booking stay (who deleted it, when, what it was). A trigger
+    (migration 0004) refuses UPDATE and DELETE on the table.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created"
+        RESCHEDULED = "rescheduled"
+        NOTES_CHANGED = "notes_changed"
+        CANCELLED = "cancelled"
+        STATUS_CHANGED = "status_changed"
+        DELETED = "deleted"
+
+    booking = models.ForeignKey(
+        Booking, on_delete=models.DO_NOTHING, db_constraint=False, related_name="events", editable=False
+    )
+    # Copied from the booking: who may read the history after it is gone, and the co-location key.
+    service_id = models.BigIntegerField(editable=False)
+    owner_id = models.BigIntegerField(editable=False)
+    actor_id = models.BigIntegerField(null=True, editable=False, help_text="Who made the change; empty: the system.")
+    action = models.CharField(max_length=20, choices=Action.choices, editable=False)
+    at = models.DateTimeField(default=timezone.now, editable=False)
+    changes = models.JSONField(default=dict, editable=False, help_text='{"field": [before, after]}')
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["booking", "id"], name="bookings_event_booking_idx")]
+
+    def __str__(self):
+        return f"{self.action} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -2,7 +2,9 @@
 
 Each operation checks the rules (``bookings.rules``) and writes through
 ``bookings.writes``, where the exclusion constraint judges double booking
-under the service's advisory lock.
+under the service's advisory lock and the change's history event is written
+in the same transaction. ``actor`` is who asks: staff (``is_staff``) may skip
+the notice, horizon, cap and cancellation cutoff; ``None`` is the system.
 """
 
 from datetime import datetime, timedelta
@@ -11,14 +13,23 @@ from django.db import transaction
 from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 
-from bookings import rules, selectors
-from bookings.models import Booking
+from bookings import history, rules, selectors
+from bookings.models import Booking, BookingEvent
 from bookings.writes import locked_copy, write_under_service_lock
 from bookit.domain_errors import ConflictError, DomainError
 from catalog.models import Service
 from catalog.schedule import Schedule
 
 Status = Booking.Status
+Action = BookingEvent.Action
+
+
+def _is_staff(actor) -> bool:
+    return bool(actor is not None and actor.is_staff)
+
+
+def _actor_id(actor) -> int | None:
+    return actor.pk if actor is not None else None
 
 
 def booking_create(
@@ -28,21 +39,22 @@ def booking_create(
     start_time: datetime,
     end_time: datetime | None = None,
     notes: str = "",
+    actor=None,
     now: datetime | None = None,
-    by_staff: bool = False,
 ) -> Booking:
     """Book ``service`` for ``user``: in the future, on an active service, inside its policy, starting as pending.
 
     ``end_time`` defaults to ``start_time + service.duration_minutes``. The
     policy (``bookings.rules.check_period``) holds for everyone but notice and
-    horizon, which staff may skip (``by_staff``), as they may the per-user cap.
+    horizon, which a staff ``actor`` may skip, as they may the per-user cap.
     The booking keeps the service's buffer free after its end.
     """
     now = now or timezone.now()
+    staff = _is_staff(actor)
     rules.check_bookable(service)
     end_time = end_time or rules.end_after(start_time, timedelta(minutes=service.duration_minutes))
     rules.check_times(start_time, end_time, now=now)
-    rules.check_period(service, Schedule.of(service), start_time, end_time, now=now, by_staff=by_staff)
+    rules.check_period(service, Schedule.of(service), start_time, end_time, now=now, by_staff=staff)
     booking = Booking(
         user=user,
         service=service,
@@ -52,8 +64,8 @@ def booking_create(
         buffer_minutes=service.buffer_minutes,
     )
     cap = service.max_active_bookings_per_user
-    check = None if by_staff or cap is None else lambda: rules.check_active_cap(user, service, cap, now=now)
-    return write_under_service_lock(booking, check=check)
+    check = None if staff or cap is None else lambda: rules.check_active_cap(user, service, cap, now=now)
+    return write_under_service_lock(booking, action=Action.CREATED, actor_id=_actor_id(actor), check=check)
 
 
 @transaction.atomic
@@ -62,8 +74,8 @@ def booking_reschedule(
     booking: Booking,
     start_time: datetime | None = None,
     end_time: datetime | None = None,
+    actor=None,
     now: datetime | None = None,
-    by_staff: bool = False,
 ) -> Booking:
     """Move a pending or confirmed booking that has not started, on an active service, to a new period.
 
@@ -74,38 +86,40 @@ def booking_reschedule(
     again: staff confirmed the old time, not the new one.
     """
     now = now or timezone.now()
+    staff = _is_staff(actor)
     booking = locked_copy(booking)
     service = booking.service
     rules.check_changeable(booking, now=now, action="rescheduled")
     rules.check_bookable(service)
-    rules.check_cancellation_cutoff(service, booking.start_time, now=now, by_staff=by_staff)
+    rules.check_cancellation_cutoff(service, booking.start_time, now=now, by_staff=staff)
     new_start = start_time or booking.start_time
     new_end = end_time or rules.end_after(new_start, booking.end_time - booking.start_time)
     rules.check_times(new_start, new_end, now=now)
-    rules.check_period(service, Schedule.of(service), new_start, new_end, now=now, by_staff=by_staff)
+    rules.check_period(service, Schedule.of(service), new_start, new_end, now=now, by_staff=staff)
     changes = {
         "start_time": new_start,
         "end_time": new_end,
         "status": Status.PENDING,
         "buffer_minutes": service.buffer_minutes,
+        "sequence": booking.sequence + 1,
     }
-    return write_under_service_lock(booking, changes)
+    return write_under_service_lock(booking, changes, action=Action.RESCHEDULED, actor_id=_actor_id(actor))
 
 
 @transaction.atomic
-def booking_edit_notes(*, booking: Booking, notes: str) -> Booking:
+def booking_edit_notes(*, booking: Booking, notes: str, actor=None) -> Booking:
     """Change the notes of a booking that is not cancelled or completed (started ones too)."""
     booking = locked_copy(booking)
     if booking.is_final:
         raise ConflictError(f"A {booking.status} booking cannot be changed.", code="booking_final")
-    return write_under_service_lock(booking, {"notes": notes})
+    return write_under_service_lock(booking, {"notes": notes}, action=Action.NOTES_CHANGED, actor_id=_actor_id(actor))
 
 
 @transaction.atomic
 def booking_apply_changes(
     *,
     booking: Booking,
-    by_staff: bool,
+    actor,
     cancel: bool = False,
     reason: str | None = None,
     start_time: datetime | None = None,
@@ -117,18 +131,16 @@ def booking_apply_changes(
         raise DomainError("Cancel or reschedule, not both in one request.", code="cancel_and_move")
     rules.check_cancellation_reason(cancelling=cancel, reason=reason)
     if start_time is not None or end_time is not None:
-        booking = booking_reschedule(booking=booking, start_time=start_time, end_time=end_time, by_staff=by_staff)
+        booking = booking_reschedule(booking=booking, start_time=start_time, end_time=end_time, actor=actor)
     if notes is not None:
-        booking = booking_edit_notes(booking=booking, notes=notes)
+        booking = booking_edit_notes(booking=booking, notes=notes, actor=actor)
     if cancel:
-        booking = booking_cancel(booking=booking, reason=reason or "", by_staff=by_staff)
+        booking = booking_cancel(booking=booking, reason=reason or "", actor=actor)
     return booking
 
 
 @transaction.atomic
-def booking_cancel(
-    *, booking: Booking, reason: str = "", now: datetime | None = None, by_staff: bool = False
-) -> Booking:
+def booking_cancel(*, booking: Booking, reason: str = "", actor=None, now: datetime | None = None) -> Booking:
     """Cancel a pending or confirmed booking that has not started; its slot is free again.
 
     Owners cannot cancel inside the service's cancellation cutoff; staff can.
@@ -136,72 +148,92 @@ def booking_cancel(
     now = now or timezone.now()
     booking = locked_copy(booking)
     rules.check_changeable(booking, now=now, action="cancelled")
-    rules.check_cancellation_cutoff(booking.service, booking.start_time, now=now, by_staff=by_staff)
-    return _move_status(booking, Status.CANCELLED, reason=reason, now=now)
+    rules.check_cancellation_cutoff(booking.service, booking.start_time, now=now, by_staff=_is_staff(actor))
+    return _move_status(booking, Status.CANCELLED, reason=reason, now=now, actor=actor)
 
 
 @transaction.atomic
-def booking_set_status(*, booking: Booking, status: str, reason: str = "", now: datetime | None = None) -> Booking:
+def booking_set_status(
+    *, booking: Booking, status: str, reason: str = "", actor=None, now: datetime | None = None
+) -> Booking:
     """Move a booking along the workflow (staff).
 
     pending -> confirmed | cancelled; confirmed -> completed | cancelled;
     cancelled and completed are final. ``completed`` only once the booking has ended.
     """
     booking = locked_copy(booking)
-    return _move_status(booking, status, reason=reason, now=now or timezone.now())
+    return _move_status(booking, status, reason=reason, now=now or timezone.now(), actor=actor)
 
 
-def _move_status(booking: Booking, status: str, *, reason: str, now: datetime) -> Booking:
+def _move_status(booking: Booking, status: str, *, reason: str, now: datetime, actor) -> Booking:
     rules.check_cancellation_reason(cancelling=status == Status.CANCELLED, reason=reason)
     if not booking.can_move_to(status):
         raise ConflictError(f"A {booking.status} booking cannot become {status}.", code="invalid_transition")
     if status == Status.COMPLETED and booking.end_time > now:
         raise ConflictError("A booking can be completed only after it has ended.", code="not_ended")
     changes = {"status": status}
+    action = Action.STATUS_CHANGED
     if status == Status.CANCELLED:
-        changes.update(cancelled_at=now, cancellation_reason=reason)
-    return write_under_service_lock(booking, changes)
+        changes.update(cancelled_at=now, cancellation_reason=reason, sequence=booking.sequence + 1)
+        action = Action.CANCELLED
+    return write_under_service_lock(booking, changes, action=action, actor_id=_actor_id(actor))
 
 
 @transaction.atomic
-def booking_delete(*, booking: Booking, by_staff: bool) -> None:
-    """Owners may delete pending or cancelled bookings; staff any booking without a review."""
+def booking_delete(*, booking: Booking, actor=None) -> None:
+    """Owners may delete pending or cancelled bookings; staff any booking without a review. The history stays."""
     booking = locked_copy(booking)
-    if not by_staff and booking.status not in (Status.PENDING, Status.CANCELLED):
+    if not _is_staff(actor) and booking.status not in (Status.PENDING, Status.CANCELLED):
         raise ConflictError(
             f"A {booking.status} booking cannot be deleted; only pending or cancelled ones can.",
             code="booking_not_deletable",
         )
+    before, pk = history.snapshot(booking), booking.pk
     try:
-        booking.delete()
+        with transaction.atomic():
+            booking.delete()
     except ProtectedError as exc:
         raise ConflictError("This booking has a review and cannot be deleted.", code="booking_has_review") from exc
+    booking.pk = pk  # delete() clears it; the event names the booking that was
+    history.record(booking, Action.DELETED, actor_id=_actor_id(actor), before=before)
 
 
 BATCH_SIZE = 5000
 EXPIRED_REASON = "Not confirmed before its start time."
 
 
-def _update_in_batches(bookings: QuerySet[Booking], **changes) -> int:
-    """UPDATE the rows of ``bookings`` a batch at a time, each batch its own transaction; returns the count.
+def _update_in_batches(bookings: QuerySet[Booking], *, action: str, **changes) -> int:
+    """UPDATE the rows of ``bookings`` a batch at a time, each batch with its events in its own transaction.
 
-    Batches keep a large backlog from holding many row locks for long. The
-    UPDATE repeats the queryset's conditions, and PostgreSQL re-checks them on
-    a row another transaction changed meanwhile, so a booking cancelled in
-    between is left alone.
+    Batches keep a large backlog from holding many row locks for long. Each
+    batch's rows are locked first (skipping rows another transaction holds,
+    which the next run picks up), so they still match when updated; their
+    events name no actor: the system made the change.
     """
     total = 0
-    while ids := list(bookings.order_by("pk").values_list("pk", flat=True)[:BATCH_SIZE]):
-        total += bookings.filter(pk__in=ids).update(**changes)
-    return total
+    while True:
+        with transaction.atomic():
+            rows = list(
+                bookings.select_for_update(of=("self",), skip_locked=True)
+                .order_by("pk")
+                .values_list("pk", "service_id", "user_id", "status")[:BATCH_SIZE]
+            )
+            if not rows:
+                return total
+            total += bookings.filter(pk__in=[row[0] for row in rows]).update(**changes, updated_at=timezone.now())
+            shown = {name: value for name, value in changes.items() if name in history.FIELDS}
+            for old_status in {row[3] for row in rows}:
+                moved = [row[:3] for row in rows if row[3] == old_status]
+                was = {"status": old_status, "cancellation_reason": ""}
+                diff = {name: (was.get(name), value) for name, value in shown.items()}
+                history.record_system_moves(moved, action=action, changes=diff)
 
 
 def bookings_complete_past(*, now: datetime | None = None) -> int:
     """Confirmed bookings that have ended become completed (confirmed -> completed, only after end_time)."""
     now = now or timezone.now()
-    return _update_in_batches(
-        selectors.booking_list_ended_confirmed(now=now), status=Status.COMPLETED, updated_at=timezone.now()
-    )
+    ended = selectors.booking_list_ended_confirmed(now=now)
+    return _update_in_batches(ended, action=Action.STATUS_CHANGED, status=Status.COMPLETED)
 
 
 def bookings_expire_pending(*, now: datetime | None = None, reason: str = EXPIRED_REASON) -> int:
@@ -209,8 +241,8 @@ def bookings_expire_pending(*, now: datetime | None = None, reason: str = EXPIRE
     now = now or timezone.now()
     return _update_in_batches(
         selectors.booking_list_expired_pending(now=now),
+        action=Action.CANCELLED,
         status=Status.CANCELLED,
         cancelled_at=now,
         cancellation_reason=reason,
-        updated_at=timezone.now(),
     )

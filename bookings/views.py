@@ -57,7 +57,7 @@ class BookingViewSet(ModelViewSet):
 
     def create(self, request):
         data = validated(BookingCreateSerializer, request.data)
-        booking = services.booking_create(user=request.user, by_staff=request.user.is_staff, **data)
+        booking = services.booking_create(user=request.user, actor=request.user, **data)
         return Response(booking_json(booking), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
@@ -66,12 +66,12 @@ class BookingViewSet(ModelViewSet):
         cancel = changes.pop("status", None) == Booking.Status.CANCELLED
         reason = changes.pop("cancellation_reason", None)
         booking = services.booking_apply_changes(
-            booking=booking, by_staff=request.user.is_staff, cancel=cancel, reason=reason, **changes
+            booking=booking, actor=request.user, cancel=cancel, reason=reason, **changes
         )
         return Response(booking_json(booking))
 
     def destroy(self, request, pk=None):
-        services.booking_delete(booking=self.get_object(), by_staff=request.user.is_staff)
+        services.booking_delete(booking=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -84,7 +84,7 @@ class BookingViewSet(ModelViewSet):
         booking = self.get_object()
         data = validated(BookingStatusSerializer, request.data)
         booking = services.booking_set_status(
-            booking=booking, status=data["status"], reason=data["cancellation_reason"]
+            booking=booking, status=data["status"], reason=data["cancellation_reason"], actor=request.user
         )
         return Response(booking_json(booking))
 

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 
+from bookings import history
 from bookings.models import Booking
 from bookit.db.sqlstate import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, sqlstate
 from bookit.db.updates import model_update
@@ -64,11 +65,18 @@ def _overlap_conflict(exc: IntegrityError, booking: Booking) -> ConflictError:
 
 
 def write_under_service_lock(
-    booking: Booking, changes: dict | None = None, *, check: Callable[[], None] | None = None, attempts: int = 3
+    booking: Booking,
+    changes: dict | None = None,
+    *,
+    action: str,
+    actor_id: int | None,
+    check: Callable[[], None] | None = None,
+    attempts: int = 3,
 ) -> Booking:
     """INSERT ``booking`` (``changes`` None) or UPDATE the columns in ``changes``, under the service's lock.
 
-    The write runs in a transaction (a savepoint when nested) after the
+    The write and its history event (``action`` by ``actor_id``, None for the
+    system) run in one transaction (a savepoint when nested) after the
     service's advisory lock; ``check`` runs under the lock just before it, so a
     rule that counts rows (the per-user cap) sees every earlier writer's
     committed result and no later one. An overlap becomes a ``ConflictError``. Should
@@ -76,6 +84,7 @@ def write_under_service_lock(
     racing a write it does not queue behind), rolling back releases its locks
     and the retry sees the winner committed: a clean 409 instead of an error.
     """
+    before = None if changes is None else history.snapshot(booking)
     for attempt in range(1, attempts + 1):
         try:
             with transaction.atomic():
@@ -89,6 +98,7 @@ def write_under_service_lock(
                     booking.save(force_insert=True)
                 else:
                     model_update(instance=booking, data=changes, validate=False)
+                history.record(booking, action, actor_id=actor_id, before=before)
             return booking
         except IntegrityError as exc:
             if sqlstate(exc) == EXCLUSION_VIOLATION:

@@ -214,7 +214,7 @@ def aligned_starts(schedule, service):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(policy=policies, raw_hours=intervals, taken=st.lists(st.integers(0, 200), max_size=6))
-def test_offered_slots_book_and_the_others_fail_with_their_rule(user, policy, raw_hours, taken):
+def test_offered_slots_book_and_the_others_fail_with_their_rule(user, admin_user, policy, raw_hours, taken):
     with transaction.atomic():
         service = ServiceFactory(**policy)
         catalog_services.service_update(service=service, working_hours=weekly_hours(raw_hours))
@@ -225,7 +225,9 @@ def test_offered_slots_book_and_the_others_fail_with_their_rule(user, policy, ra
             if index < len(offered) and offered[index] in selectors.service_availability(
                 service=service, start=WINDOW[0], end=WINDOW[1], now=NOW
             ):
-                services.booking_create(user=user, service=service, start_time=offered[index], now=NOW, by_staff=True)
+                services.booking_create(
+                    user=user, service=service, start_time=offered[index], now=NOW, actor=admin_user
+                )
         offered = selectors.service_availability(service=service, start=WINDOW[0], end=WINDOW[1], now=NOW)
         busy = [(b.start_time, b.end_time + timedelta(minutes=b.buffer_minutes)) for b in service.bookings.all()]
         for start in offered:

@@ -287,7 +287,7 @@ class TestDeletedMeanwhile:
             lambda b: services.booking_reschedule(booking=b, start_time=future(500)),
             lambda b: services.booking_edit_notes(booking=b, notes="x"),
             lambda b: services.booking_set_status(booking=b, status=Status.CONFIRMED),
-            lambda b: services.booking_delete(booking=b, by_staff=True),
+            lambda b: services.booking_delete(booking=b),
         ],
     )
     def test_change_of_a_deleted_booking_is_not_found(self, change):
