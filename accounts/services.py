@@ -1,5 +1,8 @@
 """Writes to accounts: registration, profile changes, token revocation."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -9,21 +12,27 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
+from bookit.db.sqlstate import UNIQUE_VIOLATION, sqlstate
 from bookit.domain_errors import DomainError
 
 EMAIL_TAKEN = "A user with this email already exists."
 
 
-def _save(user: User) -> User:
-    """Save; the case-insensitive unique constraint decides whether the email is free (no racy pre-check)."""
+@contextmanager
+def _email_must_be_free() -> Iterator[None]:
+    """Run a write of a user's email; a unique violation becomes the ``email_taken`` error.
+
+    The case-insensitive unique constraint decides whether the email is free, so
+    there is no racy pre-check. On the user table every unique violation is the
+    email's: the id is the only other unique column, and the database assigns it.
+    """
     try:
         with transaction.atomic():
-            user.save()
+            yield
     except IntegrityError as exc:
-        if "accounts_user_email" in str(exc):
+        if sqlstate(exc) == UNIQUE_VIOLATION:
             raise DomainError(EMAIL_TAKEN, code="email_taken", field="email") from exc
         raise
-    return user
 
 
 def _validate_password(password: str, user: User) -> None:
@@ -38,7 +47,9 @@ def user_register(*, email: str, password: str, full_name: str = "") -> User:
     user = User(email=User.objects.normalize_email(email), full_name=full_name.strip())
     _validate_password(password, user)
     user.set_password(password)
-    return _save(user)
+    with _email_must_be_free():
+        user.save()
+    return user
 
 
 def user_update(
@@ -68,7 +79,8 @@ def user_update(
         _validate_password(password, user)
         user.set_password(password)
     with transaction.atomic():
-        _save(user)
+        with _email_must_be_free():
+            user.save()
         if password is not None:
             _revoke_all_refresh_tokens(user)
     return user

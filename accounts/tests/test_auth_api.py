@@ -27,6 +27,7 @@ class TestRegister:
         UserFactory(email="taken@example.com")
         response = anon.post("/auth/register", {"email": "TAKEN@example.com", "password": PASSWORD})
         assert response.status_code == 400
+        assert response.json()["code"] == "email_taken"
         assert "email" in response.json()["errors"]
         assert User.objects.filter(email__iexact="taken@example.com").count() == 1
 

@@ -45,6 +45,7 @@ def test_email_taken_by_someone_else_is_400(user_client, user):
         "/me", {"email": "OTHER@example.com", "full_name": "Changed", "current_password": PASSWORD}
     )
     assert response.status_code == 400
+    assert response.json()["code"] == "email_taken"
     assert "email" in response.json()["errors"]
     user.refresh_from_db()
     assert user.full_name != "Changed"
