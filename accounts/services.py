@@ -1,9 +1,11 @@
 """Writes to accounts: registration, profile changes, token revocation."""
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from rest_framework_simplejwt.exceptions import TokenError
@@ -13,6 +15,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
 from bookit.db.sqlstate import UNIQUE_VIOLATION, sqlstate
+from bookit.db.updates import model_update
 from bookit.domain_errors import DomainError
 
 EMAIL_TAKEN = "A user with this email already exists."
@@ -61,7 +64,12 @@ def user_update(
     current_password: str | None = None,
 ) -> User:
     """Profile changes. A new email or password (the keys to the account) needs the current password;
-    a new password also revokes every refresh token, signing out the account's other sessions."""
+    a new password also revokes every refresh token, signing out the account's other sessions.
+
+    Only the changed columns are written (``model_update``): ``user`` was read when
+    the request was authenticated, and a full-row save would undo what staff
+    changed meanwhile, such as deactivating the account.
+    """
     new_email = User.objects.normalize_email(email) if email is not None else None
     if (password is not None or (new_email is not None and new_email != user.email)) and not (
         current_password and user.check_password(current_password)
@@ -71,19 +79,28 @@ def user_update(
             code="wrong_password",
             field="current_password",
         )
-    if full_name is not None:
-        user.full_name = full_name.strip()
-    if new_email is not None:
-        user.email = new_email
+    changes = {"full_name": full_name.strip() if full_name is not None else None, "email": new_email}
     if password is not None:
-        _validate_password(password, user)
-        user.set_password(password)
+        _validate_password(password, _with_changes(user, changes))  # similarity to the new email, too
+        changes["password"] = make_password(password)  # hashed before the transaction: bcrypt is slow
+    # No full_clean: its unique checks would be racy SELECTs; the constraint decides (_email_must_be_free).
     with transaction.atomic():
         with _email_must_be_free():
-            user.save()
+            model_update(instance=user, data=changes, validate=False)
         if password is not None:
             _revoke_all_refresh_tokens(user)
+    if password is not None:
+        password_validation.password_changed(password, user)  # what AbstractBaseUser.save() would do
     return user
+
+
+def _with_changes(user: User, changes: dict) -> User:
+    """An unsaved copy of ``user`` as it will be, for the password validators to compare against."""
+    candidate = copy.copy(user)
+    for name, value in changes.items():
+        if value is not None:
+            setattr(candidate, name, value)
+    return candidate
 
 
 def _revoke_all_refresh_tokens(user: User) -> None:
