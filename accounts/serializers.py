@@ -1,10 +1,6 @@
 from django.conf import settings
-from django.db import transaction
 from rest_framework import serializers
-from rest_framework_simplejwt.exceptions import InvalidToken
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
-from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
 from accounts.models import User
 from bookit.api.fields import datetime_json
@@ -60,21 +56,10 @@ class LoginSerializer(TokenObtainPairSerializer):
         return data
 
 
-class RefreshSerializer(TokenRefreshSerializer):
-    """Rotating refresh; a token whose user was deleted is a 401, not a crash."""
+class RefreshSerializer(serializers.Serializer):
+    """A refresh token to trade for a new pair (``accounts.services.token_refresh``)."""
 
     refresh = serializers.CharField(write_only=True)
-
-    def validate(self, attrs):
-        jti = self.token_class(attrs["refresh"])[api_settings.JTI_CLAIM]
-        with transaction.atomic():
-            # Two refreshes of one token at once: the second waits here, then
-            # sees the first one's blacklist entry and fails, so a token rotates once.
-            list(OutstandingToken.objects.select_for_update().filter(jti=jti).order_by().values_list("pk"))
-            try:
-                return super().validate(attrs)
-            except User.DoesNotExist as exc:
-                raise InvalidToken("The user of this token no longer exists.") from exc
 
 
 class RefreshResponseSerializer(serializers.Serializer):

@@ -1,4 +1,4 @@
-"""Writes to accounts: registration, profile changes, token revocation."""
+"""Writes to accounts: registration, profile changes, refresh-token rotation and revocation."""
 
 import copy
 from collections.abc import Iterator
@@ -8,7 +8,8 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -119,3 +120,34 @@ def token_revoke(*, user: User, refresh: str) -> None:
     if str(token.get(api_settings.USER_ID_CLAIM)) != str(user.pk):
         raise DomainError("This refresh token belongs to another user.", code="token_not_yours", field="refresh")
     token.blacklist()
+
+
+def token_refresh(*, refresh: str) -> dict[str, str]:
+    """Rotate a refresh token: a new access and refresh token for it, and the old one is blacklisted.
+
+    Two refreshes of one token at once rotate it once: the outstanding token's row
+    is locked before the blacklist is read, so the second waits for the first and
+    then finds the token blacklisted. A token that is not a valid, unused refresh
+    token, or whose user was deleted, is simplejwt's ``InvalidToken``; a deactivated
+    user's is ``AuthenticationFailed`` (``no_active_account``). Both answer 401.
+    """
+    try:
+        token = RefreshToken(refresh)  # signature, expiry, type and blacklist
+        with transaction.atomic():
+            # A second refresh of this token waits here, on the token's row, until this one commits.
+            OutstandingToken.objects.select_for_update().filter(jti=token[api_settings.JTI_CLAIM]).exists()
+            token.check_blacklist()  # again, now that no other refresh of this token is midway
+            user = User.objects.filter(pk=token.get(api_settings.USER_ID_CLAIM)).first()
+            if user is None:
+                raise InvalidToken("The user of this token no longer exists.")
+            if not user.is_active:
+                raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
+            access = str(token.access_token)
+            token.blacklist()
+            token.set_jti()
+            token.set_exp()
+            token.set_iat()
+            token.outstand()
+    except TokenError as exc:
+        raise InvalidToken(exc.args[0]) from exc
+    return {"access": access, "refresh": str(token)}

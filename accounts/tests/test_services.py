@@ -1,9 +1,12 @@
 """accounts.services called directly, as the admin and the commands would."""
 
 import pytest
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import User
-from accounts.services import user_update
+from accounts.services import token_refresh, user_update
 from accounts.tests.factories import PASSWORD, UserFactory
 from bookit.domain_errors import DomainError, NotFoundError
 
@@ -56,3 +59,32 @@ class TestUserUpdate:
         with pytest.raises(NotFoundError):
             user_update(user=stale, full_name="Ghost")
         assert not User.objects.filter(pk=stale.pk).exists()
+
+
+class TestTokenRefresh:
+    def test_rotates_the_token_and_blacklists_the_old_one(self):
+        user = UserFactory()
+        old = str(RefreshToken.for_user(user))
+        pair = token_refresh(refresh=old)
+        assert AccessToken(pair["access"])["user_id"] == str(user.pk)
+        assert RefreshToken(pair["refresh"])["user_id"] == str(user.pk)
+        with pytest.raises(InvalidToken, match="blacklisted"):
+            token_refresh(refresh=old)
+        token_refresh(refresh=pair["refresh"])  # the successor works once, too
+
+    def test_a_token_of_a_deleted_user_is_invalid(self):
+        user = UserFactory()
+        refresh = str(RefreshToken.for_user(user))
+        user.delete()
+        with pytest.raises(InvalidToken, match="no longer exists"):
+            token_refresh(refresh=refresh)
+
+    def test_a_token_of_a_deactivated_user_finds_no_active_account(self):
+        user = UserFactory()
+        refresh = str(RefreshToken.for_user(user))
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        with pytest.raises(AuthenticationFailed) as error:
+            token_refresh(refresh=refresh)
+        assert error.value.get_codes() == "no_active_account"
+        User.objects.filter(pk=user.pk).update(is_active=True)
+        assert token_refresh(refresh=refresh)  # the refusal did not use the token up
