@@ -1,4 +1,14 @@
-"""Writes to accounts: registration, profile changes, refresh-token rotation and revocation."""
+"""Writes to accounts: registration, profile changes, refresh-token rotation and revocation.
+
+Refresh tokens take turns per user. A new password revokes every refresh token
+of the account, a refresh blacklists one token and stores its successor, a
+logout blacklists one token: each of these first locks the user's row (a
+password change by updating it, the others with ``_lock_user``), so they never
+interleave. Otherwise a refresh midway through could leave its new token alive
+after a password change, or the two could deadlock on the blacklist's unique
+index. ``FOR NO KEY UPDATE`` is enough: it excludes another such lock and any
+update of the user, not the inserts that merely reference the user (bookings).
+"""
 
 import copy
 from collections.abc import Iterator
@@ -105,39 +115,49 @@ def _with_changes(user: User, changes: dict) -> User:
 
 
 def _revoke_all_refresh_tokens(user: User) -> None:
+    """Blacklist every refresh token of ``user``; the caller holds the user's row lock (it updated the row)."""
     outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
-    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=token) for token in outstanding])
+    # ignore_conflicts: one blacklisted meanwhile outside these services (the admin's token screens) is fine.
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
 
 
+def _lock_user(user_id) -> User | None:
+    """Lock the user's row for a write to its refresh tokens (see the module's docstring); None if there is none."""
+    return User.objects.select_for_update(no_key=True).filter(pk=user_id).first()
+
+
+@transaction.atomic
 def token_revoke(*, user: User, refresh: str) -> None:
     """Log out: revoke one of the caller's own refresh tokens."""
     try:
         token = RefreshToken(refresh)
+        if str(token.get(api_settings.USER_ID_CLAIM)) != str(user.pk):
+            raise DomainError("This refresh token belongs to another user.", code="token_not_yours", field="refresh")
+        _lock_user(user.pk)
+        token.check_blacklist()  # again, now that no refresh or password change of this user is midway
     except TokenError as exc:
         raise DomainError(
             f"This refresh token cannot be revoked: {exc.args[0]}", code="token_not_valid", field="refresh"
         ) from exc
-    if str(token.get(api_settings.USER_ID_CLAIM)) != str(user.pk):
-        raise DomainError("This refresh token belongs to another user.", code="token_not_yours", field="refresh")
     token.blacklist()
 
 
 def token_refresh(*, refresh: str) -> dict[str, str]:
     """Rotate a refresh token: a new access and refresh token for it, and the old one is blacklisted.
 
-    Two refreshes of one token at once rotate it once: the outstanding token's row
-    is locked before the blacklist is read, so the second waits for the first and
-    then finds the token blacklisted. A token that is not a valid, unused refresh
+    Two refreshes of one token at once rotate it once: the user's row is locked
+    before the blacklist is read, so the second waits for the first and then
+    finds the token blacklisted. A token that is not a valid, unused refresh
     token, or whose user was deleted, is simplejwt's ``InvalidToken``; a deactivated
     user's is ``AuthenticationFailed`` (``no_active_account``). Both answer 401.
     """
     try:
         token = RefreshToken(refresh)  # signature, expiry, type and blacklist
         with transaction.atomic():
-            # A second refresh of this token waits here, on the token's row, until this one commits.
-            OutstandingToken.objects.select_for_update().filter(jti=token[api_settings.JTI_CLAIM]).exists()
-            token.check_blacklist()  # again, now that no other refresh of this token is midway
-            user = User.objects.filter(pk=token.get(api_settings.USER_ID_CLAIM)).first()
+            user = _lock_user(token.get(api_settings.USER_ID_CLAIM))
+            token.check_blacklist()  # again, now that no other refresh, logout or password change is midway
             if user is None:
                 raise InvalidToken("The user of this token no longer exists.")
             if not user.is_active:
