@@ -1,6 +1,5 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -28,7 +27,7 @@ class RegisterView(GenericAPIView):
         return Response(serializers.user_json(user), status=status.HTTP_201_CREATED)
 
 
-class LoginView(TokenObtainPairView):
+class LoginView(throttling.OnlyFailedLoginsCount, TokenObtainPairView):
     """Exchange email and password for an access and a refresh token."""
 
     serializer_class = serializers.LoginSerializer
@@ -37,21 +36,7 @@ class LoginView(TokenObtainPairView):
 
     @extend_schema(tags=AUTH_TAG, auth=[])
     def post(self, request, *args, **kwargs):
-        failed = False
-        try:
-            return super().post(request, *args, **kwargs)
-        except AuthenticationFailed:
-            failed = True
-            raise
-        finally:
-            if not failed:  # only failed logins count against the failure limits
-                for throttle in self.throttles:
-                    if isinstance(throttle, throttling.FailureThrottle):
-                        throttle.forgive()
-
-    def get_throttles(self):
-        self.throttles = super().get_throttles()  # kept, so post() can forgive what they counted
-        return self.throttles
+        return super().post(request, *args, **kwargs)
 
 
 class RefreshView(TokenViewBase):

@@ -18,6 +18,7 @@ from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from redis.exceptions import RedisError
 from rest_framework import throttling
+from rest_framework.exceptions import AuthenticationFailed
 
 logger = logging.getLogger("bookit.throttling")
 
@@ -114,7 +115,8 @@ class FailureThrottle(ConfiguredThrottle):
     thirty simultaneous guesses cannot all pass the check before the first
     failure is written; an attempt that turns out not to be a failed login gives
     its place back (``forgive``). People who type their password right are
-    therefore never slowed by these limits.
+    therefore never slowed by these limits. ``OnlyFailedLoginsCount`` is the view
+    side of that rule.
     """
 
     def allow_request(self, request, view):
@@ -144,6 +146,39 @@ class LoginFailureThrottle(FailureThrottle, ClientIPThrottle):
     """Failed logins per client IP: stops password guessing from one address early."""
 
     scope = "login_failures"
+
+
+class OnlyFailedLoginsCount:
+    """Mixin for the login view: its ``FailureThrottle`` places are given back unless the login failed.
+
+    "Only failed logins count" has one owner, here next to ``FailureThrottle``,
+    because it needs two halves that DRF keeps apart: the throttles reserve a
+    place before the password is checked (so simultaneous guesses are counted
+    atomically), and only the view's handler learns how the attempt ended. So
+    this mixin keeps the throttles DRF made for the request and forgives them
+    when ``post`` ends any other way than ``AuthenticationFailed`` (a 401): a
+    correct login, or a body refused as malformed.
+    """
+
+    def get_throttles(self):
+        self.throttles = super().get_throttles()
+        return self.throttles
+
+    def post(self, request, *args, **kwargs):
+        try:
+            response = super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            raise  # a failed login: its places stay taken
+        except BaseException:
+            self._forgive()
+            raise
+        self._forgive()
+        return response
+
+    def _forgive(self) -> None:
+        for throttle in self.throttles:
+            if isinstance(throttle, FailureThrottle):
+                throttle.forgive()
 
 
 class RegisterThrottle(ClientIPThrottle):

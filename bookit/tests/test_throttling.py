@@ -82,6 +82,12 @@ class TestLogin:
         assert [login(anon, "x@example.com").status_code for _ in range(3)] == [401, 401, 429]
         assert login(anon, users[0].email, ip="10.0.0.9", password=PASSWORD).status_code == 200
 
+    def test_refused_bodies_do_not_count_as_failed_logins(self, anon, settings):
+        settings.THROTTLE_RATES["login_failures"] = "2/min"
+        bad = [{"email": "x@example.com"}, {"password": "x"}, {"email": "", "password": ""}]
+        assert [anon.post("/auth/login", body, REMOTE_ADDR="10.0.0.1").status_code for body in bad] == [400] * 3
+        assert [login(anon, "x@example.com").status_code for _ in range(3)] == [401, 401, 429]
+
     def test_simultaneous_guesses_cannot_slip_past_the_failure_limit(self, live_server, settings, monkeypatch):
         settings.THROTTLE_RATES = dict(settings.DEFAULT_THROTTLE_RATES)
         # Mid-window on a fixed clock: guesses straddling a minute boundary would count in two windows.
