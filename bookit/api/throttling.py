@@ -17,8 +17,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from redis.exceptions import RedisError
-from rest_framework import throttling
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework import status, throttling
 
 logger = logging.getLogger("bookit.throttling")
 
@@ -119,6 +118,8 @@ class FailureThrottle(ConfiguredThrottle):
     side of that rule.
     """
 
+    key: str | None = None  # this request's counter; None until counted
+
     def allow_request(self, request, view):
         self.key = None
         if not settings.THROTTLE_ENABLED or (ident := self.get_cache_key(request, view)) is None:
@@ -154,31 +155,23 @@ class OnlyFailedLoginsCount:
     "Only failed logins count" has one owner, here next to ``FailureThrottle``,
     because it needs two halves that DRF keeps apart: the throttles reserve a
     place before the password is checked (so simultaneous guesses are counted
-    atomically), and only the view's handler learns how the attempt ended. So
-    this mixin keeps the throttles DRF made for the request and forgives them
-    when ``post`` ends any other way than ``AuthenticationFailed`` (a 401): a
-    correct login, or a body refused as malformed.
+    atomically), and only the response tells how the attempt ended. So this
+    mixin keeps the throttles DRF made for the request and forgives them unless
+    the answer is 401, a failed login (the login view authenticates nobody, so
+    nothing else answers 401 there). A correct login, a malformed body and an
+    attempt refused by any limit (no password was checked) do not count.
     """
 
     def get_throttles(self):
         self.throttles = super().get_throttles()
         return self.throttles
 
-    def post(self, request, *args, **kwargs):
-        try:
-            response = super().post(request, *args, **kwargs)
-        except AuthenticationFailed:
-            raise  # a failed login: its places stay taken
-        except BaseException:
-            self._forgive()
-            raise
-        self._forgive()
-        return response
-
-    def _forgive(self) -> None:
-        for throttle in self.throttles:
-            if isinstance(throttle, FailureThrottle):
-                throttle.forgive()
+    def finalize_response(self, request, response, *args, **kwargs):
+        if response.status_code != status.HTTP_401_UNAUTHORIZED:
+            for throttle in getattr(self, "throttles", ()):
+                if isinstance(throttle, FailureThrottle):
+                    throttle.forgive()
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 class RegisterThrottle(ClientIPThrottle):
