@@ -57,7 +57,7 @@ class LoginSerializer(TokenObtainPairSerializer):
 
 
 class RefreshSerializer(serializers.Serializer):
-    """A refresh token to trade for a new pair (``accounts.services.token_refresh``)."""
+    """A refresh token to trade for a new pair; it works once."""
 
     refresh = serializers.CharField(write_only=True)
 
