@@ -77,9 +77,8 @@ def user_update(
     """Profile changes. A new email or password (the keys to the account) needs the current password;
     a new password also revokes every refresh token, signing out the account's other sessions.
 
-    Only the changed columns are written (``model_update``): ``user`` was read when
-    the request was authenticated, and a full-row save would undo what staff
-    changed meanwhile, such as deactivating the account.
+    ``user`` is the one read when the request was authenticated; only the changed
+    columns are written (``_write_changes``).
     """
     new_email = User.objects.normalize_email(email) if email is not None else None
     if (password is not None or (new_email is not None and new_email != user.email)) and not (
@@ -94,15 +93,53 @@ def user_update(
     if password is not None:
         _validate_password(password, _with_changes(user, changes))  # similarity to the new email, too
         changes["password"] = make_password(password)  # hashed before the transaction: bcrypt is slow
-    # No full_clean: its unique checks would be racy SELECTs; the constraint decides (_email_must_be_free).
+    _write_changes(user, changes, new_password=password)
+    return user
+
+
+def user_set_password(*, user: User, password: str | None) -> User:
+    """Staff set a user's password (``None``: none, so password login is disabled), in the admin.
+
+    The same rule as a user's own change in ``user_update``: every refresh token
+    of the account is revoked. Staff's form has already run the password validators.
+    """
+    _write_changes(user, {"password": make_password(password)}, new_password=password)
+    return user
+
+
+def user_change(*, user: User, changes: dict) -> User:
+    """Staff's edit of a user in the admin: ``changes`` maps field names to the values staff gave.
+
+    ``user`` is the row as it was read for the edit; only the fields in
+    ``changes`` that differ from it are written, so whatever the user or other
+    staff changed meanwhile in other fields stays. Emails are stored normalised, as everywhere.
+    A password is set with ``user_set_password``, never here.
+    """
+    if "password" in changes:
+        raise ValueError("user_change does not set passwords; use user_set_password.")
+    if changes.get("email") is not None:
+        changes = {**changes, "email": User.objects.normalize_email(changes["email"])}
+    _write_changes(user, changes)
+    return user
+
+
+def _write_changes(user: User, changes: dict, *, new_password: str | None = None) -> None:
+    """The one writer of existing users: only the changed columns (``model_update``), never a full-row save.
+
+    ``user`` was read earlier (at authentication, for the admin's form), and a
+    full-row save would undo what changed meanwhile, such as staff deactivating
+    the account, or re-insert a deleted user (``NotFoundError`` instead). No
+    ``full_clean``: its unique checks would be racy SELECTs; the constraint
+    decides (``_email_must_be_free``). A new password hash revokes every refresh
+    token of the account, signing out its other sessions.
+    """
     with transaction.atomic():
         with _email_must_be_free():
-            model_update(instance=user, data=changes, validate=False)
-        if password is not None:
+            written = model_update(instance=user, data=changes, validate=False)
+        if "password" in written:
             _revoke_all_refresh_tokens(user)
-    if password is not None:
-        password_validation.password_changed(password, user)  # what AbstractBaseUser.save() would do
-    return user
+    if new_password is not None:
+        password_validation.password_changed(new_password, user)  # what AbstractBaseUser.save() would do
 
 
 def _with_changes(user: User, changes: dict) -> User:

@@ -6,7 +6,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import User
-from accounts.services import token_refresh, user_update
+from accounts.services import token_refresh, user_change, user_set_password, user_update
 from accounts.tests.factories import PASSWORD, UserFactory
 from bookit.domain_errors import DomainError, NotFoundError
 
@@ -59,6 +59,26 @@ class TestUserUpdate:
         with pytest.raises(NotFoundError):
             user_update(user=stale, full_name="Ghost")
         assert not User.objects.filter(pk=stale.pk).exists()
+
+
+class TestStaffEdits:
+    def test_user_change_writes_the_given_fields_normalised_and_nothing_else(self):
+        stale = UserFactory(full_name="Kept")
+        User.objects.filter(pk=stale.pk).update(full_name="Changed Meanwhile")
+        user_change(user=stale, changes={"email": " Someone@Example.COM ", "is_staff": True})
+        fresh = User.objects.get(pk=stale.pk)
+        assert (fresh.email, fresh.is_staff, fresh.full_name) == ("someone@example.com", True, "Changed Meanwhile")
+
+    @pytest.mark.parametrize("password", ["a-brand-new-secret-42", None])
+    def test_user_set_password_revokes_every_refresh_token(self, password):
+        user = UserFactory()
+        refresh = str(RefreshToken.for_user(user))
+        user_set_password(user=user, password=password)
+        fresh = User.objects.get(pk=user.pk)
+        assert fresh.has_usable_password() is (password is not None)
+        assert password is None or fresh.check_password(password)
+        with pytest.raises(InvalidToken, match="blacklisted"):
+            token_refresh(refresh=refresh)
 
 
 class TestTokenRefresh:
