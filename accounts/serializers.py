@@ -1,6 +1,5 @@
 from django.conf import settings
 from rest_framework import serializers
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
 from accounts.models import User
 from bookit.api.fields import datetime_json
@@ -41,19 +40,21 @@ class MeUpdateSerializer(serializers.Serializer):
     current_password = serializers.CharField(write_only=True, max_length=128, required=False)
 
 
-class LoginSerializer(TokenObtainPairSerializer):
+class LoginSerializer(serializers.Serializer):
     """simplejwt's pair, plus the token type and the access token's lifetime in seconds."""
 
+    email = serializers.CharField(write_only=True)
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
     token_type = serializers.CharField(read_only=True)
     expires_in = serializers.IntegerField(read_only=True)
     access = serializers.CharField(read_only=True)
     refresh = serializers.CharField(read_only=True)
 
-    def validate(self, attrs):
-        data = super().validate(attrs)
-        data["token_type"] = "Bearer"  # noqa: S105 - a scheme name, not a secret
-        data["expires_in"] = int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds())
-        return data
+
+def login_json(pair: dict[str, str]) -> dict:
+    """The login's answer: the token pair of ``accounts.services.token_obtain``, its type and lifetime."""
+    lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+    return {**pair, "token_type": "Bearer", "expires_in": int(lifetime.total_seconds())}
 
 
 class RefreshSerializer(serializers.Serializer):

@@ -1,20 +1,21 @@
-"""Writes to accounts: registration, profile changes, refresh-token rotation and revocation.
+"""Writes to accounts: registration, profile changes, login, refresh-token rotation and revocation.
 
 Refresh tokens take turns per user. A new password revokes every refresh token
-of the account, a refresh blacklists one token and stores its successor, a
-logout blacklists one token: each of these first locks the user's row (a
-password change by updating it, the others with ``_lock_user``), so they never
-interleave. Otherwise a refresh midway through could leave its new token alive
-after a password change, or the two could deadlock on the blacklist's unique
-index. ``FOR NO KEY UPDATE`` is enough: it excludes another such lock and any
-update of the user, not the inserts that merely reference the user (bookings).
+of the account, a login stores a new one, a refresh blacklists one token and
+stores its successor, a logout blacklists one token: each of these first locks
+the user's row (a password change by updating it, the others with
+``_lock_user``), so they never interleave. Otherwise a login or a refresh
+midway through could leave its new token alive after a password change, or a
+refresh and a password change could deadlock on the blacklist's unique index.
+``FOR NO KEY UPDATE`` is enough: it excludes another such lock and any update
+of the user, not the inserts that merely reference the user (bookings).
 """
 
 import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.contrib.auth import password_validation
+from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -30,6 +31,7 @@ from bookit.db.updates import model_update
 from bookit.domain_errors import DomainError
 
 EMAIL_TAKEN = "A user with this email already exists."
+NO_ACTIVE_ACCOUNT = "No active account found with the given credentials"
 
 
 @contextmanager
@@ -163,6 +165,29 @@ def _revoke_all_refresh_tokens(user: User) -> None:
 def _lock_user(user_id) -> User | None:
     """Lock the user's row for a write to its refresh tokens (see the module's docstring); None if there is none."""
     return User.objects.select_for_update(no_key=True).filter(pk=user_id).first()
+
+
+def token_obtain(*, email: str, password: str) -> dict[str, str]:
+    """Log in: a refresh and an access token for the email and password of an active user.
+
+    An unknown email, a wrong password and an inactive user get one answer,
+    ``AuthenticationFailed`` (``no_active_account``, 401), which does not tell
+    which accounts exist. The password is checked before the user's row is
+    locked (bcrypt is slow); under the lock the stored hash must still accept
+    it, so a password changed meanwhile cannot be followed by a token issued
+    for the old one.
+    """
+    user = authenticate(email=email, password=password)  # None for inactive users, too
+    with transaction.atomic():
+        locked = _lock_user(user.pk) if user is not None else None
+        if (
+            locked is None
+            or not locked.is_active
+            or (locked.password != user.password and not locked.check_password(password))
+        ):
+            raise AuthenticationFailed(NO_ACTIVE_ACCOUNT, "no_active_account")
+        refresh = RefreshToken.for_user(locked)
+    return {"refresh": str(refresh), "access": str(refresh.access_token)}
 
 
 @transaction.atomic

@@ -1,8 +1,7 @@
 """Refresh tokens under concurrency: real transactions on separate connections.
 
-A new password revokes every refresh token of the account; a refresh, a logout
-or another password change running at the same moment must neither fail nor
-leave a token alive.
+A new password revokes every refresh token of the account; a login, a refresh
+or a logout running at the same moment must neither fail nor leave a token alive.
 """
 
 import pytest
@@ -11,7 +10,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
-from accounts.services import token_refresh, token_revoke, user_update
+from accounts.services import token_obtain, token_refresh, token_revoke, user_update
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tests.interleave import paused_after
 from bookit.tests.http import race, request
@@ -73,3 +72,21 @@ def test_a_password_change_meeting_a_logout_midway_succeeds():
         change_password(user)  # blacklists the same token: it waits for the logout, then leaves it be
     assert logging_out.error is None and logging_out.blocked_someone
     assert BlacklistedToken.objects.filter(token__user=user).count() == 1
+
+
+def test_a_login_meeting_a_password_change_midway_is_refused(anon):
+    user = UserFactory()
+    with paused_after(services, "_revoke_all_refresh_tokens", lambda: change_password(user)) as changing:
+        response = anon.post("/auth/login", {"email": user.email, "password": PASSWORD})
+    assert (response.status_code, response.json()["code"]) == (401, "no_active_account")
+    assert changing.error is None and changing.blocked_someone
+
+
+def test_a_password_change_meeting_a_login_midway_revokes_its_token():
+    user = UserFactory()
+    log_in = lambda: token_obtain(email=user.email, password=PASSWORD)  # noqa: E731
+    with paused_after(RefreshToken, "for_user", log_in) as logging_in:  # its token stored, not committed
+        change_password(user)
+    assert logging_in.error is None and logging_in.blocked_someone
+    with pytest.raises(InvalidToken, match="blacklisted"):
+        token_refresh(refresh=logging_in.result["refresh"])

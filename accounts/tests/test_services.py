@@ -1,12 +1,14 @@
 """accounts.services called directly, as the admin and the commands would."""
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from accounts import services
 from accounts.models import User
-from accounts.services import token_refresh, user_change, user_set_password, user_update
+from accounts.services import token_obtain, token_refresh, user_change, user_set_password, user_update
 from accounts.tests.factories import PASSWORD, UserFactory
 from bookit.domain_errors import DomainError, NotFoundError
 
@@ -79,6 +81,39 @@ class TestStaffEdits:
         assert password is None or fresh.check_password(password)
         with pytest.raises(InvalidToken, match="blacklisted"):
             token_refresh(refresh=refresh)
+
+
+class TestTokenObtain:
+    def test_a_correct_password_gets_a_pair(self):
+        user = UserFactory(email="me@example.com")
+        pair = token_obtain(email=" ME@example.com", password=PASSWORD)
+        assert RefreshToken(pair["refresh"])["user_id"] == AccessToken(pair["access"])["user_id"] == str(user.pk)
+
+    @pytest.mark.parametrize("case", ["unknown_email", "wrong_password", "inactive"])
+    def test_every_refusal_is_the_same_answer(self, case):
+        user = UserFactory(is_active=case != "inactive")
+        email = "nobody@example.com" if case == "unknown_email" else user.email
+        with pytest.raises(AuthenticationFailed) as error:
+            token_obtain(email=email, password="wrong-password" if case == "wrong_password" else PASSWORD)
+        assert (error.value.detail, error.value.get_codes()) == (services.NO_ACTIVE_ACCOUNT, "no_active_account")
+
+    def test_a_password_changed_meanwhile_is_refused_and_a_rehash_of_the_same_one_is_not(self, monkeypatch):
+        user = UserFactory()
+        checked = services.authenticate
+
+        def then(new_hash):
+            def authenticate(**credentials):
+                found = checked(**credentials)
+                User.objects.filter(pk=user.pk).update(password=new_hash)  # meanwhile
+                return found
+
+            monkeypatch.setattr(services, "authenticate", authenticate)
+
+        then(make_password(PASSWORD))  # e.g. another login upgrading the hash's cost
+        assert token_obtain(email=user.email, password=PASSWORD)
+        then(make_password("a-brand-new-secret-42"))
+        with pytest.raises(AuthenticationFailed):
+            token_obtain(email=user.email, password=PASSWORD)
 
 
 class TestTokenRefresh:
