@@ -79,8 +79,8 @@ def user_update(
     """Profile changes. A new email or password (the keys to the account) needs the current password;
     a new password also revokes every refresh token, signing out the account's other sessions.
 
-    ``user`` is the one read when the request was authenticated; only the changed
-    columns are written (``_write_changes``).
+    ``user`` is the one read when the request was authenticated; only the fields
+    that differ from it are written (``_write_changes``).
     """
     new_email = User.objects.normalize_email(email) if email is not None else None
     if (password is not None or (new_email is not None and new_email != user.email)) and not (
@@ -91,7 +91,8 @@ def user_update(
             code="wrong_password",
             field="current_password",
         )
-    changes = {"full_name": full_name.strip() if full_name is not None else None, "email": new_email}
+    given = {"full_name": full_name.strip() if full_name is not None else None, "email": new_email}
+    changes = {name: value for name, value in given.items() if value is not None and value != getattr(user, name)}
     if password is not None:
         _validate_password(password, _with_changes(user, changes))  # similarity to the new email, too
         changes["password"] = make_password(password)  # hashed before the transaction: bcrypt is slow
@@ -113,9 +114,9 @@ def user_change(*, user: User, changes: dict) -> User:
     """Staff's edit of a user in the admin: ``changes`` maps field names to the values staff gave.
 
     ``user`` is the row as it was read for the edit; only the fields in
-    ``changes`` that differ from it are written, so whatever the user or other
-    staff changed meanwhile in other fields stays. Emails are stored normalised, as everywhere.
-    A password is set with ``user_set_password``, never here.
+    ``changes`` are written, so whatever the user or other staff changed
+    meanwhile in other fields stays. Emails are stored normalised, as
+    everywhere. A password is set with ``user_set_password``, never here.
     """
     if "password" in changes:
         raise ValueError("user_change does not set passwords; use user_set_password.")
@@ -126,7 +127,7 @@ def user_change(*, user: User, changes: dict) -> User:
 
 
 def _write_changes(user: User, changes: dict, *, new_password: str | None = None) -> None:
-    """The one writer of existing users: only the changed columns (``model_update``), never a full-row save.
+    """The one writer of existing users: only the columns in ``changes`` (``model_update``), never a full-row save.
 
     ``user`` was read earlier (at authentication, for the admin's form), and a
     full-row save would undo what changed meanwhile, such as staff deactivating
@@ -148,8 +149,7 @@ def _with_changes(user: User, changes: dict) -> User:
     """An unsaved copy of ``user`` as it will be, for the password validators to compare against."""
     candidate = copy.copy(user)
     for name, value in changes.items():
-        if value is not None:
-            setattr(candidate, name, value)
+        setattr(candidate, name, value)
     return candidate
 
 
