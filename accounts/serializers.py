@@ -1,10 +1,5 @@
 from django.conf import settings
-from django.db import transaction
 from rest_framework import serializers
-from rest_framework_simplejwt.exceptions import InvalidToken
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
-from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import User
 from bookit.api.fields import datetime_json
@@ -45,36 +40,27 @@ class MeUpdateSerializer(serializers.Serializer):
     current_password = serializers.CharField(write_only=True, max_length=128, required=False)
 
 
-class LoginSerializer(TokenObtainPairSerializer):
+class LoginSerializer(serializers.Serializer):
     """simplejwt's pair, plus the token type and the access token's lifetime in seconds."""
 
+    email = serializers.CharField(write_only=True)
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
     token_type = serializers.CharField(read_only=True)
     expires_in = serializers.IntegerField(read_only=True)
     access = serializers.CharField(read_only=True)
     refresh = serializers.CharField(read_only=True)
 
-    def validate(self, attrs):
-        data = super().validate(attrs)
-        data["token_type"] = "Bearer"  # noqa: S105 - a scheme name, not a secret
-        data["expires_in"] = int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds())
-        return data
+
+def login_json(pair: dict[str, str]) -> dict:
+    """The login's answer: the token pair of ``accounts.services.token_obtain``, its type and lifetime."""
+    lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+    return {**pair, "token_type": "Bearer", "expires_in": int(lifetime.total_seconds())}
 
 
-class RefreshSerializer(TokenRefreshSerializer):
-    """Rotating refresh; a token whose user was deleted is a 401, not a crash."""
+class RefreshSerializer(serializers.Serializer):
+    """A refresh token to trade for a new pair; it works once."""
 
     refresh = serializers.CharField(write_only=True)
-
-    def validate(self, attrs):
-        jti = self.token_class(attrs["refresh"])[api_settings.JTI_CLAIM]
-        with transaction.atomic():
-            # Two refreshes of one token at once: the second waits here, then
-            # sees the first one's blacklist entry and fails, so a token rotates once.
-            list(OutstandingToken.objects.select_for_update().filter(jti=jti).order_by().values_list("pk"))
-            try:
-                return super().validate(attrs)
-            except User.DoesNotExist as exc:
-                raise InvalidToken("The user of this token no longer exists.") from exc
 
 
 class RefreshResponseSerializer(serializers.Serializer):

@@ -1,10 +1,9 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+from rest_framework_simplejwt.views import TokenViewBase
 
 from accounts import serializers, services
 from bookit.api import throttling
@@ -28,7 +27,7 @@ class RegisterView(GenericAPIView):
         return Response(serializers.user_json(user), status=status.HTTP_201_CREATED)
 
 
-class LoginView(TokenObtainPairView):
+class LoginView(throttling.OnlyFailedLoginsCount, TokenViewBase):
     """Exchange email and password for an access and a refresh token."""
 
     serializer_class = serializers.LoginSerializer
@@ -37,24 +36,12 @@ class LoginView(TokenObtainPairView):
 
     @extend_schema(tags=AUTH_TAG, auth=[])
     def post(self, request, *args, **kwargs):
-        failed = False
-        try:
-            return super().post(request, *args, **kwargs)
-        except AuthenticationFailed:
-            failed = True
-            raise
-        finally:
-            if not failed:  # only failed logins count against the failure limits
-                for throttle in self.throttles:
-                    if isinstance(throttle, throttling.FailureThrottle):
-                        throttle.forgive()
-
-    def get_throttles(self):
-        self.throttles = super().get_throttles()  # kept, so post() can forgive what they counted
-        return self.throttles
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(serializers.login_json(services.token_obtain(**data.validated_data)))
 
 
-class RefreshView(TokenRefreshView):
+class RefreshView(TokenViewBase):
     """Trade a refresh token for a new pair; the old refresh token stops working."""
 
     serializer_class = serializers.RefreshSerializer
@@ -62,7 +49,9 @@ class RefreshView(TokenRefreshView):
 
     @extend_schema(responses={200: serializers.RefreshResponseSerializer}, tags=AUTH_TAG, auth=[])
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(services.token_refresh(refresh=data.validated_data["refresh"]))
 
 
 class LogoutView(GenericAPIView):

@@ -27,6 +27,7 @@ class TestRegister:
         UserFactory(email="taken@example.com")
         response = anon.post("/auth/register", {"email": "TAKEN@example.com", "password": PASSWORD})
         assert response.status_code == 400
+        assert response.json()["code"] == "email_taken"
         assert "email" in response.json()["errors"]
         assert User.objects.filter(email__iexact="taken@example.com").count() == 1
 
@@ -97,6 +98,33 @@ class TestRefreshAndLogout:
         refresh = str(RefreshToken.for_user(user))
         user.delete()
         assert anon.post("/auth/refresh", {"refresh": refresh}).status_code == 401
+
+    @pytest.mark.parametrize(
+        ("case", "code"),
+        [
+            ("reused", "token_not_valid"),
+            ("garbage", "token_not_valid"),
+            ("access_token", "token_not_valid"),
+            ("user_deleted", "token_not_valid"),
+            ("user_deactivated", "no_active_account"),
+        ],
+    )
+    def test_refresh_refusals_are_401_with_these_codes(self, anon, case, code):
+        user = UserFactory()
+        refresh = str(RefreshToken.for_user(user))
+        if case == "reused":
+            assert anon.post("/auth/refresh", {"refresh": refresh}).status_code == 200
+        elif case == "garbage":
+            refresh = "not.a.token"
+        elif case == "access_token":
+            refresh = str(RefreshToken(refresh).access_token)
+        elif case == "user_deleted":
+            user.delete()
+        else:
+            User.objects.filter(pk=user.pk).update(is_active=False)
+        response = anon.post("/auth/refresh", {"refresh": refresh})
+        assert (response.status_code, response.json()["code"]) == (401, code)
+        assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
     def test_logout_revokes_the_refresh_token(self, anon, user):
         tokens = login(anon, user.email).json()

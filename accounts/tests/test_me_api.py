@@ -1,5 +1,9 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +49,7 @@ def test_email_taken_by_someone_else_is_400(user_client, user):
         "/me", {"email": "OTHER@example.com", "full_name": "Changed", "current_password": PASSWORD}
     )
     assert response.status_code == 400
+    assert response.json()["code"] == "email_taken"
     assert "email" in response.json()["errors"]
     user.refresh_from_db()
     assert user.full_name != "Changed"
@@ -93,3 +98,58 @@ def test_me_body_is_the_serializers_output(user_client, user):
     user.date_joined = user.date_joined.replace(microsecond=123456)
     user.save()
     assert user_client.get("/me").content == JSONRenderer().render(UserSerializer(user).data)
+
+
+class TestStaffChangesMeanwhile:
+    """`PATCH /me` works on the user read when the request was authenticated; it writes only what it changes."""
+
+    @pytest.fixture
+    def meanwhile(self, monkeypatch):
+        """Run ``change(user_id)`` right after JWT authentication has read the user, as staff acting at that instant."""
+
+        def install(change):
+            read = JWTAuthentication.get_user
+
+            def get_user(authentication, validated_token):
+                user = read(authentication, validated_token)
+                change(user.pk)
+                return user
+
+            monkeypatch.setattr(JWTAuthentication, "get_user", get_user)
+
+        return install
+
+    @pytest.mark.parametrize(
+        ("body", "changed"),
+        [
+            ({"full_name": "New Name"}, {"full_name": "New Name"}),
+            ({"email": "New@Example.com", "current_password": PASSWORD}, {"email": "new@example.com"}),
+            ({"password": "a-brand-new-secret-42", "current_password": PASSWORD}, {}),
+        ],
+        ids=["name", "email", "password"],
+    )
+    def test_a_deactivation_meanwhile_survives_the_patch(self, user_client, user, meanwhile, body, changed):
+        meanwhile(lambda pk: User.objects.filter(pk=pk).update(is_active=False))
+        assert user_client.patch("/me", body).status_code == 200
+        user.refresh_from_db()
+        assert not user.is_active
+        assert {name: getattr(user, name) for name in changed} == changed
+        assert user.check_password(body.get("password", PASSWORD))
+
+    def test_staff_rights_granted_meanwhile_are_kept(self, user_client, user, meanwhile):
+        meanwhile(lambda pk: User.objects.filter(pk=pk).update(is_staff=True, full_name="Set By Staff"))
+        assert user_client.patch("/me", {"email": "new@example.com", "current_password": PASSWORD}).status_code == 200
+        user.refresh_from_db()
+        assert (user.is_staff, user.full_name, user.email) == (True, "Set By Staff", "new@example.com")
+
+    def test_an_account_deleted_meanwhile_is_404_not_recreated(self, user_client, user, meanwhile):
+        meanwhile(lambda pk: User.objects.filter(pk=pk).delete())
+        response = user_client.patch("/me", {"full_name": "Ghost"})
+        assert response.status_code == 404
+        assert not User.objects.filter(pk=user.pk).exists()
+
+    def test_a_patch_that_changes_nothing_writes_nothing(self, user_client, user):
+        same = {"full_name": user.full_name, "email": user.email.upper()}
+        with CaptureQueriesContext(connection) as queries:
+            assert user_client.patch("/me", same).status_code == 200
+        assert [q["sql"] for q in queries if q["sql"].startswith(("UPDATE", "INSERT"))] == []

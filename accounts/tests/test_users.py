@@ -8,6 +8,7 @@ from django.contrib.auth.hashers import get_hasher
 from django.core.management import call_command
 from django.db import IntegrityError
 
+from accounts import services
 from accounts.models import User
 from accounts.services import user_register
 from bookit.domain_errors import DomainError
@@ -32,7 +33,14 @@ def test_register_service_rejects_taken_email():
     user_register(email="a@example.com", password="long-enough-secret-1")
     with pytest.raises(DomainError) as error:
         user_register(email="A@EXAMPLE.COM", password="long-enough-secret-1")
-    assert error.value.field == "email"
+    assert (error.value.code, error.value.field) == ("email_taken", "email")
+
+
+def test_only_a_unique_violation_means_the_email_is_taken():
+    """The SQLSTATE decides, not the wording of the error: a NOT NULL violation stays an IntegrityError."""
+    with pytest.raises(IntegrityError) as error, services._email_must_be_free():
+        User.objects.bulk_create([User(email=None)])
+    assert error.value.__cause__.sqlstate == "23502"
 
 
 def test_createsuperuser_noinput_from_environment(monkeypatch):

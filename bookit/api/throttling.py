@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from redis.exceptions import RedisError
-from rest_framework import throttling
+from rest_framework import status, throttling
 
 logger = logging.getLogger("bookit.throttling")
 
@@ -114,8 +114,11 @@ class FailureThrottle(ConfiguredThrottle):
     thirty simultaneous guesses cannot all pass the check before the first
     failure is written; an attempt that turns out not to be a failed login gives
     its place back (``forgive``). People who type their password right are
-    therefore never slowed by these limits.
+    therefore never slowed by these limits. ``OnlyFailedLoginsCount`` is the view
+    side of that rule.
     """
+
+    key: str | None = None  # this request's counter; None until counted
 
     def allow_request(self, request, view):
         self.key = None
@@ -144,6 +147,31 @@ class LoginFailureThrottle(FailureThrottle, ClientIPThrottle):
     """Failed logins per client IP: stops password guessing from one address early."""
 
     scope = "login_failures"
+
+
+class OnlyFailedLoginsCount:
+    """Mixin for the login view: its ``FailureThrottle`` places are given back unless the login failed.
+
+    "Only failed logins count" has one owner, here next to ``FailureThrottle``,
+    because it needs two halves that DRF keeps apart: the throttles reserve a
+    place before the password is checked (so simultaneous guesses are counted
+    atomically), and only the response tells how the attempt ended. So this
+    mixin keeps the throttles DRF made for the request and forgives them unless
+    the answer is 401, a failed login (the login view authenticates nobody, so
+    nothing else answers 401 there). A correct login, a malformed body and an
+    attempt refused by any limit (no password was checked) do not count.
+    """
+
+    def get_throttles(self):
+        self.throttles = super().get_throttles()
+        return self.throttles
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if response.status_code != status.HTTP_401_UNAUTHORIZED:
+            for throttle in getattr(self, "throttles", ()):
+                if isinstance(throttle, FailureThrottle):
+                    throttle.forgive()
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 class RegisterThrottle(ClientIPThrottle):

@@ -82,6 +82,22 @@ class TestLogin:
         assert [login(anon, "x@example.com").status_code for _ in range(3)] == [401, 401, 429]
         assert login(anon, users[0].email, ip="10.0.0.9", password=PASSWORD).status_code == 200
 
+    def test_refused_bodies_do_not_count_as_failed_logins(self, anon, settings):
+        settings.THROTTLE_RATES["login_failures"] = "2/min"
+        bad = [{"email": "x@example.com"}, {"password": "x"}, {"email": "", "password": ""}]
+        assert [anon.post("/auth/login", body, REMOTE_ADDR="10.0.0.1").status_code for body in bad] == [400] * 3
+        not_json = anon.post("/auth/login", "{", content_type="application/json", REMOTE_ADDR="10.0.0.1")
+        assert not_json.status_code == 400  # refused while the throttles read the body: some never counted
+        assert [login(anon, "x@example.com").status_code for _ in range(3)] == [401, 401, 429]
+
+    def test_attempts_refused_by_another_limit_do_not_count_as_failed_logins(self, anon, settings):
+        settings.THROTTLE_RATES.update(login="1/min", login_email="2/min")
+        victim = UserFactory(email="victim@example.com")
+        assert login(anon, victim.email).status_code == 401  # one real failure
+        for _ in range(3):  # this IP is over its limit: no password is checked, so nothing failed
+            assert_throttled(login(anon, victim.email))
+        assert login(anon, victim.email, ip="10.0.0.2", password=PASSWORD).status_code == 200
+
     def test_simultaneous_guesses_cannot_slip_past_the_failure_limit(self, live_server, settings, monkeypatch):
         settings.THROTTLE_RATES = dict(settings.DEFAULT_THROTTLE_RATES)
         # Mid-window on a fixed clock: guesses straddling a minute boundary would count in two windows.
