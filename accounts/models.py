@@ -67,3 +67,25 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self):
         super().clean()
         self.email = User.objects.normalize_email(self.email)
+
+
+class IdempotencyKey(models.Model):
+    """The answer to a write sent with an ``Idempotency-Key``, replayed to a retry (see accounts/idempotency.py).
+
+    Written in the same transaction as the change it guards: a key never exists
+    without its change, nor a change without its key.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.TextField(help_text="The JSON answered, byte for byte.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="accounts_idempotency_user_key_unique")]
+        indexes = [models.Index(fields=["created_at"], name="accounts_idempotency_age_idx")]
+
+    def __str__(self):
+        return f"{self.key} ({self.status_code})"

@@ -21,7 +21,7 @@ from django.db.models import Q
 
 from accounts.models import User
 from bookings import rules, services
-from bookings.models import Booking
+from bookings.models import Booking, BookingEvent
 from bookit.domain_errors import DomainError
 from catalog.models import Service
 
@@ -91,9 +91,26 @@ class BookingAdminForm(forms.ModelForm):
         return booking
 
 
+class BookingEventInline(admin.TabularInline):
+    """The booking's history: read-only, as the database keeps it (a trigger refuses changes)."""
+
+    model = BookingEvent
+    fields = readonly_fields = ("at", "action", "actor_id", "changes")
+    ordering = ("at", "id")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
     form = BookingAdminForm
+    inlines = (BookingEventInline,)
     list_display = ("id", "user", "service", "start_time", "end_time", "status")
     list_filter = ("status", "service", "start_time")
     list_select_related = ("user", "service")
@@ -115,6 +132,9 @@ class BookingAdmin(admin.ModelAdmin):
             services_named = Service.objects.filter(name__icontains=word)
             queryset = queryset.filter(Q(user__in=users) | Q(service__in=services_named))
         return queryset, False
+
+    def get_inlines(self, request, obj=None):
+        return self.inlines if obj is not None else ()  # a new booking has no history yet
 
     def get_fields(self, request, obj=None):
         if obj is None:  # a new booking starts pending

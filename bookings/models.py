@@ -146,3 +146,14 @@ class BookingEvent(models.Model):
 
     def __str__(self):
         return f"{self.action} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class CalendarFeed(models.Model):
+    """A user's secret calendar feed: only the token's SHA-256 is kept, so a database leak does not open feeds."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"calendar feed of user {self.user_id}"

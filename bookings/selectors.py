@@ -7,7 +7,9 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from bookings import rules
-from bookings.models import BlockedUntil, Booking, TsTzRange
+from bookings.calendar import token_digest
+from bookings.models import BlockedUntil, Booking, BookingEvent, CalendarFeed, TsTzRange
+from bookit.domain_errors import NotFoundError
 from catalog.models import Service
 from catalog.schedule import Schedule
 
@@ -106,3 +108,26 @@ def service_availability(*, service: Service, start: datetime, end: datetime, no
             continue
         slots.append(slot)
     return slots
+
+
+def booking_history(*, booking_id: int, user) -> QuerySet[BookingEvent]:
+    """The events of one booking, oldest first: for its owner while it exists, for staff always.
+
+    Anyone else, and a booking without events, is a ``NotFoundError`` (as for a booking they cannot see).
+    """
+    events = BookingEvent.objects.filter(booking_id=booking_id).order_by("at", "id")
+    visible = events.exists() if user.is_staff else Booking.objects.filter(pk=booking_id, user=user).exists()
+    if not visible:
+        raise NotFoundError("No booking of yours with this id.", code="not_found")
+    return events
+
+
+def calendar_feed_bookings(*, token: str) -> QuerySet[Booking] | None:
+    """The bookings of the active user whose feed ``token`` opens (their services loaded), or None."""
+    feed = CalendarFeed.objects.filter(token_hash=token_digest(token), user__is_active=True).values_list(
+        "user_id", flat=True
+    )
+    user_id = feed.first()
+    if user_id is None:
+        return None
+    return Booking.objects.filter(user_id=user_id).select_related("service").order_by("start_time", "id")

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 from rest_framework import serializers
 
-from bookings.models import Booking
+from bookings.models import Booking, BookingEvent
 from bookit.api.fields import AwareDateTimeField
 from bookit.api.rows import RowRenderer
 from catalog.models import Service
@@ -145,3 +145,18 @@ def availability_json(service_id: int, zone: ZoneInfo, starts: list[datetime], l
             for start in starts
         ],
     }
+
+
+class BookingEventSerializer(serializers.ModelSerializer):
+    """One change: who (``actor_id``, null for the system), when, what, and each field's ``[before, after]``."""
+
+    changes = serializers.DictField(child=serializers.ListField(), help_text='{"start_time": [before, after], ...}')
+
+    class Meta:
+        model = BookingEvent
+        fields = ["action", "at", "actor_id", "changes"]
+        read_only_fields = fields
+
+
+class CalendarTokenSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text="Your feed's secret address; keep it private. POST again to replace it.")

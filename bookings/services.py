@@ -7,6 +7,7 @@ in the same transaction. ``actor`` is who asks: staff (``is_staff``) may skip
 the notice, horizon, cap and cancellation cutoff; ``None`` is the system.
 """
 
+import secrets
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -14,7 +15,8 @@ from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 
 from bookings import history, rules, selectors
-from bookings.models import Booking, BookingEvent
+from bookings.calendar import token_digest
+from bookings.models import Booking, BookingEvent, CalendarFeed
 from bookings.writes import locked_copy, write_under_service_lock
 from bookit.domain_errors import ConflictError, DomainError
 from catalog.models import Service
@@ -196,6 +198,17 @@ def booking_delete(*, booking: Booking, actor=None) -> None:
         raise ConflictError("This booking has a review and cannot be deleted.", code="booking_has_review") from exc
     booking.pk = pk  # delete() clears it; the event names the booking that was
     history.record(booking, Action.DELETED, actor_id=_actor_id(actor), before=before)
+
+
+@transaction.atomic
+def calendar_token_rotate(*, user) -> str:
+    """A new secret token for ``user``'s calendar feed; the previous one stops working at once.
+
+    Returns the token; only its SHA-256 is stored, so a database leak opens no feed.
+    """
+    token = secrets.token_urlsafe(32)
+    CalendarFeed.objects.update_or_create(user=user, defaults={"token_hash": token_digest(token)})
+    return token
 
 
 BATCH_SIZE = 5000

@@ -1,44 +1,62 @@
 from datetime import timedelta
 
+from django.http import HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from accounts import idempotency
+from accounts.idempotency import idempotent
 from bookings import selectors, services
+from bookings.calendar import ICalendarRenderer, calendar_of
 from bookings.filters import BookingFilter
 from bookings.models import Booking
 from bookings.serializers import (
     AvailabilityQuerySerializer,
     AvailabilitySerializer,
     BookingCreateSerializer,
+    BookingEventSerializer,
     BookingSerializer,
     BookingStatusSerializer,
     BookingUpdateSerializer,
+    CalendarTokenSerializer,
     availability_json,
     booking_json,
 )
 from bookit.api.error_responses import ErrorSerializer
 from bookit.api.permissions import IsAdmin
 from bookit.api.viewsets import ModelViewSet, validated
+from bookit.domain_errors import NotFoundError
 from catalog import selectors as catalog_selectors
 
 CONFLICT = {409: ErrorSerializer}
+# Writes a client may retry safely with an Idempotency-Key (accounts/idempotency.py).
+RETRYABLE = {"parameters": [idempotency.PARAMETER]}
+RETRY_ERRORS = {409: ErrorSerializer, 422: ErrorSerializer}
+CALENDAR_RENDERERS = [JSONRenderer, ICalendarRenderer]
+ICS_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="An RFC 5545 calendar (`text/calendar`).")
 
 
 @extend_schema_view(
     list=extend_schema(summary="Your bookings (admins: everyone's), ordered by start time"),
     retrieve=extend_schema(summary="One booking (owner or admin; 404 for anyone else)"),
     create=extend_schema(
-        summary="Book a service", request=BookingCreateSerializer, responses={201: BookingSerializer, **CONFLICT}
+        summary="Book a service",
+        request=BookingCreateSerializer,
+        responses={201: BookingSerializer, **RETRY_ERRORS},
+        **RETRYABLE,
     ),
     partial_update=extend_schema(
         summary="Reschedule, edit notes, or cancel",
         request=BookingUpdateSerializer,
-        responses={200: BookingSerializer, **CONFLICT},
+        responses={200: BookingSerializer, **RETRY_ERRORS},
+        **RETRYABLE,
     ),
     destroy=extend_schema(summary="Delete a booking", responses={204: None, **CONFLICT}),
 )
@@ -55,11 +73,13 @@ class BookingViewSet(ModelViewSet):
     def get_rows(self):
         return selectors.booking_rows(user=self.request.user)
 
+    @idempotent
     def create(self, request):
         data = validated(BookingCreateSerializer, request.data)
         booking = services.booking_create(user=request.user, actor=request.user, **data)
         return Response(booking_json(booking), status=status.HTTP_201_CREATED)
 
+    @idempotent
     def partial_update(self, request, pk=None):
         booking = self.get_object()
         changes = dict(validated(BookingUpdateSerializer, request.data))
@@ -74,12 +94,29 @@ class BookingViewSet(ModelViewSet):
         services.booking_delete(booking=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(summary="The booking as an iCalendar event (owner or admin)", responses={200: ICS_RESPONSE})
+    @action(detail=True, methods=["get"], url_path="ics", renderer_classes=CALENDAR_RENDERERS, filterset_class=None)
+    def ics(self, request, pk=None):
+        booking = self.get_object()
+        return _ics(calendar_of([booking], name=booking.service.name), f"booking-{booking.pk}.ics")
+
+    @extend_schema(summary="The booking's history, oldest first (owner or admin)", responses=BookingEventSerializer)
+    @action(detail=True, methods=["get"], url_path="history", filterset_class=None)
+    def history(self, request, pk=None):
+        if not str(pk).isdigit():
+            raise NotFoundError("No booking with this id.")
+        events = selectors.booking_history(booking_id=int(pk), user=request.user)
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(BookingEventSerializer(page, many=True).data)
+
     @extend_schema(
         summary="Move a booking along the status workflow (admin)",
         request=BookingStatusSerializer,
-        responses={200: BookingSerializer, **CONFLICT},
+        responses={200: BookingSerializer, **RETRY_ERRORS},
+        **RETRYABLE,
     )
     @action(detail=True, methods=["patch"], url_path="status", permission_classes=[IsAdmin])
+    @idempotent
     def set_status(self, request, pk=None):
         booking = self.get_object()
         data = validated(BookingStatusSerializer, request.data)
@@ -114,3 +151,41 @@ class AvailabilityView(GenericAPIView):
         )
         length = timedelta(minutes=service.duration_minutes)
         return Response(availability_json(service.pk, query["zone"], starts, length))
+
+
+def _ics(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+class CalendarTokenView(GenericAPIView):
+    """Create or rotate your calendar feed's secret token; the old feed URL stops working."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = CalendarTokenSerializer
+
+    @extend_schema(summary="Your calendar feed's URL (a new one each time)", request=None, tags=["me"])
+    def post(self, request):
+        token = services.calendar_token_rotate(user=request.user)
+        return Response({"url": request.build_absolute_uri(f"/calendar/{token}.ics")})
+
+
+class CalendarFeedView(GenericAPIView):
+    """All bookings of the feed's owner, for calendar apps to subscribe to: the secret URL is the only key."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    renderer_classes = CALENDAR_RENDERERS
+
+    @extend_schema(
+        summary="Subscribe to your bookings (the URL from POST /me/calendar-token)",
+        auth=[],
+        responses={200: ICS_RESPONSE},
+        tags=["me"],
+    )
+    def get(self, request, token: str):
+        bookings = selectors.calendar_feed_bookings(token=token)
+        if bookings is None:
+            raise NotFoundError("No calendar feed at this address.")
+        return _ics(calendar_of(bookings, name="BookIt"), "bookit.ics")

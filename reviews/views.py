@@ -4,6 +4,8 @@ from rest_framework import generics, mixins, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+from accounts import idempotency
+from accounts.idempotency import idempotent
 from bookit.api.error_responses import ErrorSerializer
 from bookit.api.viewsets import RowListMixin, validated
 from catalog import selectors as catalog_selectors
@@ -20,7 +22,8 @@ from reviews.serializers import (
     create=extend_schema(
         summary="Review one of your completed bookings",
         request=ReviewCreateSerializer,
-        responses={201: ReviewSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+        responses={201: ReviewSerializer, 404: ErrorSerializer, 409: ErrorSerializer, 422: ErrorSerializer},
+        parameters=[idempotency.PARAMETER],
     ),
     partial_update=extend_schema(summary="Change your review", request=ReviewUpdateSerializer),
     destroy=extend_schema(summary="Delete a review (author or admin)"),
@@ -35,6 +38,7 @@ class ReviewViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.
             return Review.objects.none()
         return selectors.review_list_editable(user=self.request.user)
 
+    @idempotent
     def create(self, request):
         review = services.review_create(user=request.user, **validated(ReviewCreateSerializer, request.data))
         return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)

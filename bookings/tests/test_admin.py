@@ -43,6 +43,8 @@ def change_data(booking: Booking, **changes) -> dict:
         "status": values["status"],
         "cancellation_reason": values["cancellation_reason"],
         "notes": values["notes"],
+        # The read-only history inline posts no rows, only its management form.
+        **{"events-TOTAL_FORMS": 0, "events-INITIAL_FORMS": 0},
     }
 
 

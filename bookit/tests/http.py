@@ -13,8 +13,8 @@ def token_for(user) -> str:
     return str(RefreshToken.for_user(user).access_token)
 
 
-def request(method: str, url: str, *, token: str | None = None, body=None) -> tuple[int, dict]:
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+def request(method: str, url: str, *, token: str | None = None, body=None, headers=None) -> tuple[int, dict]:
+    headers = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = json.dumps(body).encode() if body is not None else None

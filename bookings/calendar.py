@@ -1,0 +1,74 @@
+"""Bookings as iCalendar (RFC 5545), for one booking or a user's subscribed feed.
+
+Each booking is one VEVENT: a stable ``UID``, a ``SEQUENCE`` that grows on
+each reschedule and cancellation (calendar apps apply an update only when it
+grows), ``STATUS:CANCELLED`` once cancelled, the service's name, times in UTC.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import UTC
+
+from icalendar import Calendar, Event
+from rest_framework.renderers import BaseRenderer
+
+from bookings.models import Booking
+
+STATUS = {
+    Booking.Status.PENDING: "TENTATIVE",
+    Booking.Status.CONFIRMED: "CONFIRMED",
+    Booking.Status.COMPLETED: "CONFIRMED",
+    Booking.Status.CANCELLED: "CANCELLED",
+}
+
+
+def token_digest(token: str) -> str:
+    """What is stored of a feed token (``CalendarFeed.token_hash``)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def booking_uid(booking: Booking) -> str:
+    return f"booking-{booking.pk}@bookit"
+
+
+def calendar_of(bookings: Iterable[Booking], *, name: str) -> bytes:
+    """One VCALENDAR with a VEVENT per booking (their services loaded)."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//BookIt//Bookings//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", name)
+    for booking in bookings:
+        event = Event()
+        event.add("uid", booking_uid(booking))
+        event.add("sequence", booking.sequence)
+        event.add("summary", booking.service.name)
+        event.add("dtstart", booking.start_time.astimezone(UTC))
+        event.add("dtend", booking.end_time.astimezone(UTC))
+        event.add("dtstamp", booking.updated_at.astimezone(UTC))
+        event.add("status", STATUS[booking.status])
+        if booking.notes:
+            event.add("description", booking.notes)
+        calendar.add_component(event)
+    return calendar.to_ical()
+
+
+class ICalendarRenderer(BaseRenderer):
+    """Lets a calendar app's ``Accept: text/calendar`` through content negotiation.
+
+    The calendar views answer with the ICS bytes themselves; what this renders
+    is an error, which stays the usual JSON error body.
+    """
+
+    media_type = "text/calendar"
+    format = "ics"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes):
+            return data
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
+        return json.dumps(data).encode()
