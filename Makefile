@@ -26,6 +26,8 @@ serve: install migrate
 	@echo "BookIt under gunicorn on http://$${GUNICORN_BIND:-127.0.0.1:8000}/ (JSON logs on stdout)"
 	$(BIN)/gunicorn -c gunicorn.conf.py bookit.wsgi
 
+# PYTEST_ARGS narrows the run: PYTEST_ARGS="-m 'not slow'" skips the slow system tests
+# (fuzzing, gunicorn, the browser) for a quick loop; with no args everything runs, as in CI.
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 

