@@ -134,7 +134,6 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------
-# SYNC_DATABASE_URL is accepted for compatibility with older deployments and ignored.
 # DATABASE_NAME (optional) swaps the database on the same server: the stress and
 # benchmark scripts use it to work in a database of their own.
 DATABASE_NAME = env.str("DATABASE_NAME", default="")
