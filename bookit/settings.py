@@ -2,6 +2,7 @@
 
 Variables are read from the process environment, and from a ``.env`` file in
 the repository root when one exists (see ``.env.example`` for the full list).
+Importing this module only reads: it starts no database and writes no file.
 
 ``APP_ENV`` selects the defaults:
 
@@ -11,7 +12,6 @@ the repository root when one exists (see ``.env.example`` for the full list).
   missing ``DATABASE_URL`` stops start-up with one line naming the variable.
 """
 
-import contextlib
 import logging
 import os
 import secrets
@@ -19,19 +19,27 @@ import sys
 import warnings
 from datetime import timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import environ
 from corsheaders.defaults import default_headers as default_cors_headers
+
+from bookit import local_secrets
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+
+def _fail(problem: str) -> NoReturn:
+    sys.exit(f"BookIt configuration error: {problem}")
+
+
 # pytest (>= 8.2) sets PYTEST_VERSION, so a bare `pytest` gets test settings.
 APP_ENV = env.str("APP_ENV", default="test" if "PYTEST_VERSION" in os.environ else "dev")
 if APP_ENV not in {"dev", "test", "prod"}:
-    sys.exit(f"BookIt configuration error: APP_ENV must be dev, test or prod, not {APP_ENV!r}.")
+    _fail(f"APP_ENV must be dev, test or prod, not {APP_ENV!r}.")
 IS_PROD = APP_ENV == "prod"
 IS_TEST = APP_ENV == "test"
 
@@ -39,30 +47,21 @@ DEBUG = env.bool("APP_DEBUG", default=APP_ENV == "dev")
 
 
 def _secret(name: str) -> str:
-    """A signing secret: required and at least 32 characters in production.
+    """A signing secret: from the environment, and in production at least 32 characters.
 
-    In dev and test an unset secret is generated once per checkout and kept in
-    ``.data/secrets/`` (git-ignored), never a value published in this repository:
-    a forgotten APP_ENV=prod must not leave tokens forgeable.
+    Unset, it is never a value published in this repository: tests draw one per
+    process; dev reads the checkout's own from ``.data/secrets/``, which
+    ``manage.py`` and ``bookit/wsgi.py`` create before settings load
+    (``bookit/local_secrets.py``).
     """
     value = env.str(name, default="")
     if IS_PROD and len(value) < 32:
         problem = "is not set" if not value else "is too weak (fewer than 32 characters)"
-        sys.exit(f"BookIt configuration error: {name} {problem}; APP_ENV=prod needs a random value of 32+ characters.")
-    return value or _local_secret(name)
-
-
-def _local_secret(name: str) -> str:
-    path = BASE_DIR / ".data" / "secrets" / name
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".{name}.{os.getpid()}")
-        draft.write_text(secrets.token_urlsafe(50))
-        draft.chmod(0o600)
-        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
-            os.link(draft, path)
-        draft.unlink()
-    return path.read_text()
+        _fail(f"{name} {problem}; APP_ENV=prod needs a random value of 32+ characters.")
+    value = value or (secrets.token_urlsafe(50) if IS_TEST else local_secrets.read(name))
+    if not value:
+        _fail(f"{name} is not set and .data/secrets/{name} does not exist; any manage.py command creates it.")
+    return value
 
 
 SECRET_KEY = _secret("SECRET_KEY")
@@ -135,19 +134,18 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------
 # DATABASE_NAME (optional) swaps the database on the same server: the stress and
-# benchmark scripts use it to work in a database of their own.
+# benchmark scripts use it to work in a database of their own. Without
+# DATABASE_URL, the embedded PostgreSQL: its backend starts the cluster and
+# creates the database at the first connection (bookit/db/embedded/).
 DATABASE_NAME = env.str("DATABASE_NAME", default="")
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
-    DATABASES["default"]["NAME"] = DATABASE_NAME or DATABASES["default"]["NAME"]
 elif IS_PROD:
-    sys.exit("BookIt configuration error: DATABASE_URL is not set; APP_ENV=prod needs a PostgreSQL URL.")
+    _fail("DATABASE_URL is not set; APP_ENV=prod needs a PostgreSQL URL.")
 else:
-    from bookit import embedded_db
-
-    DATABASES = {"default": embedded_db.database_settings(DATABASE_NAME or embedded_db.DEFAULT_DATABASE_NAME)}
-
+    DATABASES = {"default": {"ENGINE": "bookit.db.embedded", "NAME": "bookit", "USER": "postgres"}}
 DATABASES["default"].update(
+    NAME=DATABASE_NAME or DATABASES["default"]["NAME"],
     # Persistent connections rather than psycopg's pool: gunicorn's default sync
     # workers handle one request at a time, so each worker needs exactly one
     # connection, and keeping it open saves the connect on every request (which
