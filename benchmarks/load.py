@@ -46,7 +46,8 @@ def wrk_scenario(args, server: LiveServer, scenario: Scenario, data: Data) -> Re
     if scenario.kind == "book":
         # The warm-up and the measured run book different eras: requests still in flight when wrk
         # stops are committed after it, and must not take a slot the next run asks for.
-        env.update(BENCH_SLOT_STEP=str(int(SLOT_STEP.total_seconds())), BENCH_SERVICE_ID=str(data.service_id))
+        services = data.service_ids if scenario.spread else [data.service_id]
+        env.update(BENCH_SLOT_STEP=str(int(SLOT_STEP.total_seconds())), BENCH_SERVICE_IDS=",".join(map(str, services)))
         eras = iter(FAR_FUTURE + timedelta(days=1 + 365 * 20 * n) for n in (1, 2))
     url = server.url + scenario.path_for(data)
     for seconds in (args.warmup, args.duration):
@@ -88,8 +89,9 @@ def pgbench_path() -> str | None:
 
 PGBENCH_SQL = """\
 INSERT INTO bookings_booking
-    (user_id, service_id, start_time, end_time, status, notes, cancellation_reason, created_at, updated_at)
-SELECT :user_id, :service_id, slot, slot + interval '1 hour', 'pending', '', '', now(), now()
+    (user_id, service_id, start_time, end_time, status, notes, cancellation_reason, buffer_minutes, sequence,
+     created_at, updated_at)
+SELECT :user_id, :service_id, slot, slot + interval '1 hour', 'pending', '', '', 0, 0, now(), now()
 FROM (SELECT timestamptz '{start}' + nextval('bench_slot_seq') * interval '4 hours' AS slot) AS next_slot
 RETURNING id;
 """

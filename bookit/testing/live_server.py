@@ -89,7 +89,7 @@ def gunicorn_config(env: Mapping[str, str | None]) -> dict:
 
 
 class LiveServer:
-    """``gunicorn -c gunicorn.conf.py bookit.wsgi`` on a free port; ``headers`` go with every request."""
+    """``gunicorn -c gunicorn.conf.py bookit.wsgi`` (or ``app``) on a free port; ``headers`` go with every request."""
 
     def __init__(
         self,
@@ -98,6 +98,7 @@ class LiveServer:
         log_path: Path | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float = 60,
+        app: str = "bookit.wsgi",
     ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -106,6 +107,7 @@ class LiveServer:
         self.config = gunicorn_config(overrides)
         self.headers = dict(headers or {})
         self.timeout = timeout
+        self.app = app  # the WSGI module; the benchmark also serves its minimal project
         self.log_path = log_path
         self.log = open(log_path, "a") if log_path else tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed in stop)
         self.process: subprocess.Popen | None = None
@@ -117,7 +119,7 @@ class LiveServer:
         self.stop()
 
     def start(self) -> "LiveServer":
-        command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "bookit.wsgi"]
+        command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app]
         self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         try:
             self.wait_until_up()
