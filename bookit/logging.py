@@ -13,9 +13,7 @@ master process loads this module before Django is configured.
 import contextvars
 import json
 import logging
-from datetime import UTC, datetime
-
-from bookit.utc import iso_z
+import time
 
 # The id of the request this thread is handling, or None outside a request.
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -29,20 +27,24 @@ class JsonFormatter(logging.Formatter):
     """Formats a record as one line of JSON with its scalar ``extra`` fields.
 
     Objects passed as extras (Django puts the whole ``request`` there) are left
-    out: they are not JSON, and a request carries headers with tokens.
+    out: they are not JSON, and a request carries headers with tokens. It runs
+    for every request's access line, so it takes the short way: the extras are
+    a set difference, the time is formatted from the record's float.
     """
 
     def format(self, record: logging.LogRecord) -> str:
+        seconds = int(record.created)
         line = {
-            "time": iso_z(datetime.fromtimestamp(record.created, tz=UTC), timespec="milliseconds"),
+            "time": f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
         if (request_id := request_id_var.get()) is not None:
             line["request_id"] = request_id
-        for key, value in vars(record).items():
-            if key not in _RECORD_ATTRS and isinstance(value, _JSON_SCALARS):
+        attributes = vars(record)
+        for key in attributes.keys() - _RECORD_ATTRS:
+            if isinstance(value := attributes[key], _JSON_SCALARS):
                 line[key] = value
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)

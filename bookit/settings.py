@@ -140,10 +140,12 @@ else:
 DATABASES["default"].update(
     NAME=DATABASE_NAME or DATABASES["default"]["NAME"],
     # Persistent connections, not a pool: a sync worker serves one request at a time, so
-    # one connection each, kept to save the connect (dearer than most requests). Health
-    # checks test a reused one first, so workers survive a database restart.
+    # one connection each, kept to save the connect (dearer than most requests). No health
+    # check (a SELECT 1 round trip before every request's first query): a connection that
+    # failed is tested after its request and discarded if broken (Django does that for any
+    # connection-level error), so workers survive a database restart without one.
     CONN_MAX_AGE=env.int("DB_CONN_MAX_AGE", default=60),
-    CONN_HEALTH_CHECKS=True,
+    CONN_HEALTH_CHECKS=False,
 )
 # Fail fast (-> 503) instead of hanging when the database is unreachable.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2))
