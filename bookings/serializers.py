@@ -6,7 +6,7 @@ from rest_framework import serializers
 from bookings.models import Booking, BookingEvent
 from bookit.api.fields import AwareDateTimeField
 from bookit.api.rows import RowRenderer
-from catalog.models import Service
+from catalog.selectors import services_with_schedule
 from catalog.timezones import is_known_timezone
 
 
@@ -44,7 +44,7 @@ def booking_json(booking: Booking) -> dict:
 
 class BookingCreateSerializer(serializers.Serializer):
     service_id = serializers.PrimaryKeyRelatedField(
-        queryset=Service.objects.defer("search_vector"),  # only `?q=` reads it
+        queryset=services_with_schedule(),  # its hours and exceptions in the same query, for the rules
         pk_field=serializers.IntegerField(),  # 2.5 is an error, not service 2
         source="service",
         error_messages={"does_not_exist": "No service with id {pk_value}."},

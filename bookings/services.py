@@ -2,8 +2,9 @@
 
 Each operation checks the rules (``bookings.rules``) and writes through
 ``bookings.writes``, where the exclusion constraint judges double booking
-under the service's advisory lock and the change's history event is written
-in the same transaction. ``actor`` is who asks: staff (``is_staff``) may skip
+(writes that count rows, and every change of an existing booking, under the
+service's advisory lock) and the change's history event is written in the
+same transaction. ``actor`` is who asks: staff (``is_staff``) may skip
 the notice, horizon, cap and cancellation cutoff; ``None`` is the system.
 """
 
@@ -17,7 +18,7 @@ from django.utils import timezone
 from bookings import history, rules, selectors
 from bookings.calendar import token_digest
 from bookings.models import Booking, BookingEvent, CalendarFeed
-from bookings.writes import locked_copy, write_under_service_lock
+from bookings.writes import locked_copy, write_booking
 from bookit.domain_errors import ConflictError, DomainError
 from catalog.models import Service
 from catalog.schedule import Schedule
@@ -67,7 +68,7 @@ def booking_create(
     )
     cap = service.max_active_bookings_per_user
     check = None if staff or cap is None else lambda: rules.check_active_cap(user, service, cap, now=now)
-    return write_under_service_lock(booking, action=Action.CREATED, actor_id=_actor_id(actor), check=check)
+    return write_booking(booking, action=Action.CREATED, actor_id=_actor_id(actor), check=check)
 
 
 @transaction.atomic
@@ -105,7 +106,7 @@ def booking_reschedule(
         "buffer_minutes": service.buffer_minutes,
         "sequence": booking.sequence + 1,
     }
-    return write_under_service_lock(booking, changes, action=Action.RESCHEDULED, actor_id=_actor_id(actor))
+    return write_booking(booking, changes, action=Action.RESCHEDULED, actor_id=_actor_id(actor))
 
 
 @transaction.atomic
@@ -114,7 +115,7 @@ def booking_edit_notes(*, booking: Booking, notes: str, actor=None) -> Booking:
     booking = locked_copy(booking)
     if booking.is_final:
         raise ConflictError(f"A {booking.status} booking cannot be changed.", code="booking_final")
-    return write_under_service_lock(booking, {"notes": notes}, action=Action.NOTES_CHANGED, actor_id=_actor_id(actor))
+    return write_booking(booking, {"notes": notes}, action=Action.NOTES_CHANGED, actor_id=_actor_id(actor))
 
 
 @transaction.atomic
@@ -178,7 +179,7 @@ def _move_status(booking: Booking, status: str, *, reason: str, now: datetime, a
     if status == Status.CANCELLED:
         changes.update(cancelled_at=now, cancellation_reason=reason, sequence=booking.sequence + 1)
         action = Action.CANCELLED
-    return write_under_service_lock(booking, changes, action=action, actor_id=_actor_id(actor))
+    return write_booking(booking, changes, action=action, actor_id=_actor_id(actor))
 
 
 @transaction.atomic

@@ -78,16 +78,33 @@ class Schedule:
 
     @classmethod
     def of(cls, service) -> "Schedule":
-        """From a service whose ``working_hours`` and ``exceptions`` are loaded (or loadable: two queries)."""
+        """From a service read by ``catalog.selectors.services_with_schedule`` (its hours and exceptions as
+        rows), or one whose ``working_hours`` and ``exceptions`` are loaded (or loadable: two queries)."""
         weekly: dict = defaultdict(list)
-        for hours in service.working_hours.all():
-            weekly[hours.weekday].append((hours.start, hours.end))
         exceptions: dict = defaultdict(list)
-        for exception in service.exceptions.all():
-            intervals = exceptions[exception.date]  # a closed date is a key without intervals
-            if exception.start is not None:
-                intervals.append((exception.start, exception.end))
+        for weekday, start, end in cls._rows(service, "schedule_hours", "working_hours", "weekday"):
+            weekly[weekday].append((start, end))
+        for day, start, end in cls._rows(service, "schedule_exceptions", "exceptions", "date"):
+            intervals = exceptions[day]  # a closed date is a key without intervals
+            if start is not None:
+                intervals.append((start, end))
         return cls(zoneinfo.ZoneInfo(service.timezone), dict(weekly), dict(exceptions))
+
+    @staticmethod
+    def _rows(service, annotation: str, relation: str, key: str) -> Iterator[tuple]:
+        rows = getattr(service, annotation, None)
+        if rows is None:
+            for row in getattr(service, relation).all():
+                yield getattr(row, key), row.start, row.end
+            return
+        parse = date.fromisoformat if key == "date" else int
+        for row in rows:
+            start, end = row["start"], row["end"]
+            yield (
+                parse(row[key]),
+                time.fromisoformat(start) if start is not None else None,
+                time.fromisoformat(end) if end is not None else None,
+            )
 
     def wall_intervals(self, day: date) -> list[tuple[time, time]] | None:
         """``day``'s intervals in wall-clock time; ``None`` when the date is open all day."""
