@@ -19,7 +19,7 @@ BOOKING_ROW = (
     *("id", "user_id", "service_id", "start_time", "end_time", "status", "notes"),
     *("cancelled_at", "cancellation_reason", "created_at", "updated_at"),
 )
-SERVICE_NAME = Subquery(Service.objects.filter(pk=OuterRef("service_id")).values("name"))
+SERVICE_NAME = Subquery(Service.objects.filter(pk=OuterRef("service_id")).order_by().values("name"))
 
 
 def booking_list(*, user) -> QuerySet[Booking]:

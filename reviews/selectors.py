@@ -8,7 +8,7 @@ from reviews.models import Review
 # The columns of a row of GET /reviews/services/{id}: ReviewSerializer's fields. The
 # reviewer's name is a subquery, not a join, so the page's count() leaves it out.
 REVIEW_ROW = ("id", "booking_id", "service_id", "rating", "comment", "created_at", "updated_at")
-REVIEWER_NAME = Subquery(User.objects.filter(pk=OuterRef("user_id")).values("full_name"))
+REVIEWER_NAME = Subquery(User.objects.filter(pk=OuterRef("user_id")).order_by().values("full_name"))
 
 
 def review_list_for_service(*, service_id: int) -> QuerySet[Review]:
