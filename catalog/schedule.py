@@ -138,6 +138,16 @@ class Schedule:
                 limit = (
                     datetime.combine(day, wall_end) if wall_end else datetime.combine(day + timedelta(days=1), time(0))
                 )
+                offset = self.zone.utcoffset(cursor)
+                if offset == self.zone.utcoffset(limit):
+                    # No clock change in the interval (nearly always): every wall time exists and is
+                    # one offset away from UTC, so the slots are arithmetic, not a zone lookup each.
+                    while cursor < limit:
+                        start = (cursor - offset).replace(tzinfo=UTC)
+                        if bounds is None or _inside(start, start + length_delta, bounds):
+                            yield start
+                        cursor += step_delta
+                    continue
                 while cursor < limit:
                     start = local_instant(day, cursor.time(), self.zone)
                     if exists_locally(start, day, cursor.time(), self.zone) and (

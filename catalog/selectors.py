@@ -3,6 +3,7 @@
 import functools
 
 from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
 from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Cast, Coalesce, JSONObject, NullIf, Round
 
@@ -29,6 +30,13 @@ def service_list_visible(*, user) -> QuerySet[Service]:
 
 def _visible(services: QuerySet[Service], *, staff: bool) -> QuerySet[Service]:
     return services if staff else services.filter(is_active=True)
+
+
+def catalog_version() -> int:
+    """The version of everything the catalog shows; it changes in the transaction of every change (migration 0004)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version FROM catalog_version")
+        return cursor.fetchone()[0]
 
 
 def service_list(*, user) -> QuerySet[Service]:

@@ -33,7 +33,7 @@ def world(user, admin_user):
 PINNED = [
     # caller  path                                   queries  what they are
     # A page and its count are one query (bookit.api.pagination); ratings are stored on the service.
-    ("anon",  "/services",                              1),  # the page with its count
+    ("anon",  "/services",                              2),  # the catalog version, the page with its count
     ("user",  "/me",                                    1),  # the JWT's user
     ("user",  "/bookings",                              2),  # the JWT's user, the page with its count
     ("admin", "/bookings?{window}",                     2),

@@ -1,0 +1,53 @@
+"""Answers of public reads, kept under the version of the data they show; ETag and 304 from the same version.
+
+The version is read from the database on every request (one cheap query), and
+it changes in the transaction of every change that alters the answers (a
+trigger, see ``catalog`` migration 0004), so a kept answer is used only while
+it is still exactly what the database would give: never stale once a change
+commits. The answers live in this process's memory (each gunicorn worker has
+its own): nothing to invalidate elsewhere, and a new version empties them.
+"""
+
+from collections import OrderedDict
+from collections.abc import Callable
+
+from django.utils.http import parse_etags
+from rest_framework.response import Response
+
+
+class VersionedAnswers:
+    """Up to ``size`` answers of one version; asking with a newer version drops the older ones."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self.version: int | None = None
+        self.answers: OrderedDict = OrderedDict()
+
+    def get_or_compute(self, version: int, key, compute: Callable[[], object]):
+        if version != self.version:
+            self.answers.clear()
+            self.version = version
+        if (answer := self.answers.get(key)) is not None:
+            self.answers.move_to_end(key)
+            return answer
+        answer = self.answers[key] = compute()
+        if len(self.answers) > self.size:
+            self.answers.popitem(last=False)
+        return answer
+
+
+def versioned_response(request, answers: VersionedAnswers, *, version: int, scope: str, compute) -> Response:
+    """``compute()``'s data for this URL, kept under ``version``; a 304 when the client has it already.
+
+    ``scope`` names who sees this answer (``public`` or ``staff``): it is part of the
+    ETag and of the key. Clients may keep the answer but must revalidate it
+    (``no-cache``): a 304 costs them one request and no body.
+    """
+    etag = f'"{scope}-{version}"'
+    cache_control = "public, no-cache" if scope == "public" and not request.auth else "private, no-cache"
+    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Authorization"}
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match and (etag in parse_etags(if_none_match) or if_none_match.strip() == "*"):
+        return Response(status=304, headers=headers)
+    data = answers.get_or_compute(version, (scope, request.build_absolute_uri()), compute)
+    return Response(data, headers=headers)
