@@ -1,7 +1,7 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework_simplejwt.authentication import JWTAuthentication
+from accounts.authentication import JWTAuthentication
 
 from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
