@@ -137,7 +137,11 @@ def _columns(instance, *, add: bool = True) -> tuple[list[str], list]:
 
 # The booking and its event in one statement; the holder of the slot when nothing was inserted
 # (read with the statement's snapshot: a holder that committed while we waited on it is not
-# seen, and _taken_period asks again).
+# seen, and _taken_period asks again). The holder is found through the constraint's GiST index
+# on the period: `service_id + 0` and `start_time + interval '0'` keep PostgreSQL off the
+# btree indexes on service_id and start_time, which it otherwise walks (it underestimates how
+# few rows overlap one slot): 50,000 rows of the service, or every booking from the oldest,
+# 60-400 ms at a million bookings instead of 1 ms.
 INSERT_WITH_EVENT = """
 WITH booking AS (
     INSERT INTO bookings_booking ({booking_columns}) VALUES ({booking_values})
@@ -151,11 +155,11 @@ SELECT (SELECT id FROM booking), holder.start_time, holder.blocked_until
 FROM (SELECT 1) AS one LEFT JOIN LATERAL (
     SELECT start_time, bookings_blocked_until(end_time, buffer_minutes) AS blocked_until
     FROM bookings_booking
-    WHERE service_id = %s AND status <> 'cancelled'
+    WHERE service_id + 0 = %s AND status <> 'cancelled'
       AND tstzrange(start_time, bookings_blocked_until(end_time, buffer_minutes), '[)')
        && tstzrange(%s, bookings_blocked_until(%s, %s), '[)')
       AND NOT EXISTS (SELECT FROM booking)
-    ORDER BY start_time
+    ORDER BY start_time + interval '0'
     LIMIT 1
 ) AS holder ON true
 """

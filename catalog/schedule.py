@@ -78,8 +78,8 @@ class Schedule:
 
     @classmethod
     def of(cls, service) -> "Schedule":
-        """From a service read by ``catalog.selectors.services_with_schedule`` (its hours and exceptions as
-        rows), or one whose ``working_hours`` and ``exceptions`` are loaded (or loadable: two queries)."""
+        """From a service read by ``catalog.selectors.service_by_id_with_schedule`` (its hours and exceptions
+        as rows), or one whose ``working_hours`` and ``exceptions`` are loaded (or loadable: two queries)."""
         weekly: dict = defaultdict(list)
         exceptions: dict = defaultdict(list)
         for weekday, start, end in cls._rows(service, "schedule_hours", "working_hours", "weekday"):

@@ -2,13 +2,12 @@
 
 import functools
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
 from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Cast, Coalesce, JSONObject, NullIf, Round
+from django.db.models.functions import Cast, Coalesce, NullIf, Round
 
 from bookit.domain_errors import NotFoundError
-from catalog.models import ScheduleException, Service, WorkingHours
+from catalog.models import Service
 
 # rating_sum / review_count, rounded to 2 places; NULL for a service without reviews.
 AVERAGE_RATING = Round(
@@ -54,32 +53,36 @@ def service_list_detailed(*, user) -> QuerySet[Service]:
     return service_list(user=user).prefetch_related("working_hours", "exceptions")
 
 
-def services_with_schedule() -> QuerySet[Service]:
-    """Services with their weekly hours and exceptions read in the same query (``Schedule.of`` uses them).
+# One service with its weekly hours and exceptions as JSON arrays, in one fixed query: every
+# booking and every availability read needs them, and building this with the ORM (two
+# subqueries) cost more than running it. Schedule.of reads the arrays.
+_SERVICE_FIELDS = [field for field in Service._meta.concrete_fields if field.name != "search_vector"]
+_SERVICE_WITH_SCHEDULE = """
+SELECT {columns},
+    (SELECT coalesce(json_agg(json_build_object('weekday', weekday, 'start', start, 'end', "end")), '[]')
+       FROM catalog_workinghours WHERE service_id = s.id),
+    (SELECT coalesce(json_agg(json_build_object('date', date, 'start', start, 'end', "end")), '[]')
+       FROM catalog_scheduleexception WHERE service_id = s.id)
+FROM catalog_service AS s WHERE id = %s
+""".format(columns=", ".join(f"s.{connection.ops.quote_name(field.column)}" for field in _SERVICE_FIELDS))  # noqa: S608
 
-    Two arrays of JSON rows, ``schedule_hours`` and ``schedule_exceptions``,
-    instead of two prefetch queries: every booking and every availability read
-    needs them, and a round trip costs more than the arrays.
-    """
-    return Service.objects.defer("search_vector").annotate(
-        schedule_hours=ArraySubquery(
-            WorkingHours.objects.filter(service=OuterRef("pk")).values(
-                row=JSONObject(weekday="weekday", start="start", end="end")
-            )
-        ),
-        schedule_exceptions=ArraySubquery(
-            ScheduleException.objects.filter(service=OuterRef("pk")).values(
-                row=JSONObject(date="date", start="start", end="end")
-            )
-        ),
-    )
+
+def service_by_id_with_schedule(pk: int) -> Service | None:
+    """The service with this id (active or not) and its schedule (``Schedule.of`` uses it), or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SERVICE_WITH_SCHEDULE, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    service = Service.from_db(connection.alias, [field.attname for field in _SERVICE_FIELDS], row[:-2])
+    service.schedule_hours, service.schedule_exceptions = row[-2:]
+    return service
 
 
 def service_with_schedule(*, pk: int, bookable: bool = False) -> Service:
     """One service with its weekly hours and exceptions; an unknown (or, if ``bookable``, inactive) one is a 404."""
-    services = services_with_schedule()
-    service = (services.filter(is_active=True) if bookable else services).filter(pk=pk).first()
-    if service is None:
+    service = service_by_id_with_schedule(pk)
+    if service is None or (bookable and not service.is_active):
         raise NotFoundError("No service with this id takes bookings.", code="service_not_found")
     return service
 
