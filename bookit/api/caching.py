@@ -8,7 +8,6 @@ commits. The answers live in this process's memory (each gunicorn worker has
 its own): nothing to invalidate elsewhere, and a new version empties them.
 """
 
-from collections import OrderedDict
 from collections.abc import Callable
 
 from django.utils.http import parse_etags
@@ -16,23 +15,26 @@ from rest_framework.response import Response
 
 
 class VersionedAnswers:
-    """Up to ``size`` answers of one version; asking with a newer version drops the older ones."""
+    """Up to ``size`` answers, each under the version it was computed for; a new version starts afresh.
 
-    def __init__(self, size: int = 256):
+    The version is part of every key, so an answer computed from an older version (a
+    request that read it just before a change committed) can never be taken for a newer one.
+    """
+
+    def __init__(self, size: int = 1000):
         self.size = size
         self.version: int | None = None
-        self.answers: OrderedDict = OrderedDict()
+        self.answers: dict = {}
 
     def get_or_compute(self, version: int, key, compute: Callable[[], object]):
         if version != self.version:
-            self.answers.clear()
+            self.answers = {}
             self.version = version
-        if (answer := self.answers.get(key)) is not None:
-            self.answers.move_to_end(key)
-            return answer
-        answer = self.answers[key] = compute()
-        if len(self.answers) > self.size:
-            self.answers.popitem(last=False)
+        answers, key = self.answers, (version, key)
+        if (answer := answers.get(key)) is None:
+            if len(answers) >= self.size:
+                answers.clear()
+            answer = answers[key] = compute()
         return answer
 
 
