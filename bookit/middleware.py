@@ -1,4 +1,6 @@
-"""Middleware for every response: request ids and access lines, security headers, body size limit."""
+"""Middleware for every response: request ids and access lines, security headers, body size limit;
+and the admin's own (sessions, the session's user, messages), which run for the admin's pages only.
+"""
 
 import logging
 import os
@@ -6,6 +8,9 @@ import re
 import time
 
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import JsonResponse
 from django.utils.functional import SimpleLazyObject, empty
 
@@ -103,3 +108,34 @@ class BodySizeLimitMiddleware:
             detail = f"The request body is larger than the limit of {limit} bytes."
             return JsonResponse(error_body(413, "request_too_large", detail), status=413)
         return self.get_response(request)
+
+
+# Where bookit/urls.py mounts the admin.
+ADMIN_PREFIX = "/admin/"
+
+
+def _admin_only(middleware: type) -> type:
+    """``middleware`` for the admin's pages only.
+
+    Sessions, the session's user and messages serve the admin; the API
+    authenticates with a JWT and uses none of them. Run on every API request
+    they cost about a tenth of a bare view's time (the messages' cookie signer
+    alone is built per request), for nothing. As subclasses, Django's checks
+    still find them (the admin requires them). CSRF stays Django's own, for
+    every request: cheap, and ``check --deploy`` asks for it by name.
+    """
+
+    class AdminOnly(middleware):
+        def __call__(self, request):
+            if request.path_info.startswith(ADMIN_PREFIX):
+                return super().__call__(request)
+            return self.get_response(request)
+
+    AdminOnly.__name__ = AdminOnly.__qualname__ = f"Admin{middleware.__name__}"
+    AdminOnly.__doc__ = f"``{middleware.__module__}.{middleware.__name__}``, for the admin's pages only."
+    return AdminOnly
+
+
+AdminSessionMiddleware = _admin_only(SessionMiddleware)
+AdminAuthenticationMiddleware = _admin_only(AuthenticationMiddleware)
+AdminMessageMiddleware = _admin_only(MessageMiddleware)

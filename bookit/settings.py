@@ -99,11 +99,13 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "bookit.middleware.BodySizeLimitMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Admin*: Django's sessions, session user and messages, for the admin's pages only
+    # (the API authenticates with JWTs, no cookies).
+    "bookit.middleware.AdminSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "bookit.middleware.AdminAuthenticationMiddleware",
+    "bookit.middleware.AdminMessageMiddleware",
 ]
 
 ROOT_URLCONF = "bookit.urls"
