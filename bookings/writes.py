@@ -26,14 +26,15 @@ decides nothing: the constraint still judges each write, and its violation
 """
 
 import contextlib
+import functools
 import re
 from collections.abc import Callable
 from datetime import datetime
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, OperationalError, connection, connections, transaction
 
 from bookings import history
-from bookings.models import Booking
+from bookings.models import Booking, BookingEvent
 from bookit.db.sqlstate import DEADLOCK_DETECTED, EXCLUSION_VIOLATION, sqlstate
 from bookit.db.updates import model_update
 from bookit.domain_errors import ConflictError, NotFoundError
@@ -128,11 +129,15 @@ def write_booking(
     raise AssertionError("unreachable")
 
 
-def _columns(instance, *, add: bool = True) -> tuple[list[str], list]:
-    """The concrete columns of ``instance`` but its primary key, and their values as Django would save them."""
-    fields = [field for field in instance._meta.concrete_fields if not field.primary_key]
-    values = [field.get_db_prep_save(field.pre_save(instance, add), connection) for field in fields]
-    return [connection.ops.quote_name(field.column) for field in fields], values
+def _insert_fields(model) -> list:
+    """The concrete fields an INSERT of ``model`` writes: all but the primary key (an event's booking_id
+    comes from the booking's INSERT)."""
+    return [field for field in model._meta.concrete_fields if not field.primary_key and field.attname != "booking_id"]
+
+
+def _values(instance, db) -> list:
+    """The INSERT's values of ``instance``, as Django would save them (``auto_now`` times set now)."""
+    return [field.get_db_prep_save(field.pre_save(instance, True), db) for field in _FIELDS[type(instance)]]
 
 
 # The booking and its event in one statement; the holder of the slot when nothing was inserted
@@ -165,26 +170,33 @@ FROM (SELECT 1) AS one LEFT JOIN LATERAL (
 """
 
 
+_FIELDS = {Booking: _insert_fields(Booking), BookingEvent: _insert_fields(BookingEvent)}
+
+
+@functools.cache
+def _insert_sql() -> str:
+    columns = {
+        model: ", ".join(connections[DEFAULT_DB_ALIAS].ops.quote_name(field.column) for field in fields)
+        for model, fields in _FIELDS.items()
+    }
+    return INSERT_WITH_EVENT.format(
+        booking_columns=columns[Booking],
+        booking_values=", ".join(["%s"] * len(_FIELDS[Booking])),
+        event_columns=columns[BookingEvent],
+        event_values=", ".join(["%s"] * len(_FIELDS[BookingEvent])),
+    )
+
+
 def _insert_with_event(booking: Booking, *, action: str, actor_id: int | None) -> None:
     """INSERT ``booking`` and its ``action`` event in one statement, or raise the ConflictError of the taken slot."""
-    booking_columns, booking_values = _columns(booking)
+    db = connections[DEFAULT_DB_ALIAS]
     event = history.event_of(booking, action, actor_id=actor_id, before=None)
-    event_columns, event_values = _columns(event)
-    event_columns, event_values = zip(
-        *((c, v) for c, v in zip(event_columns, event_values, strict=True) if c != '"booking_id"'), strict=True
-    )
-    sql = INSERT_WITH_EVENT.format(
-        booking_columns=", ".join(booking_columns),
-        booking_values=", ".join(["%s"] * len(booking_values)),
-        event_columns=", ".join(event_columns),
-        event_values=", ".join(["%s"] * len(event_values)),
-    )
-    params = [*booking_values, *event_values]
+    params = [*_values(booking, db), *_values(event, db)]
     params += [booking.service_id, booking.start_time, booking.end_time, booking.buffer_minutes]
     # One statement is its own transaction; inside a caller's, a savepoint keeps that usable after an error.
-    savepoint = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
-    with savepoint, connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    savepoint = transaction.atomic() if db.in_atomic_block else contextlib.nullcontext()
+    with savepoint, db.cursor() as cursor:
+        cursor.execute(_insert_sql(), params)
         booking_id, holder_start, holder_end = cursor.fetchone()
     if booking_id is None:
         if holder_start is None:
