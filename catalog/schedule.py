@@ -17,6 +17,7 @@ the check a booking of it meets, across daylight-saving changes too:
 """
 
 import itertools
+import math
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -127,7 +128,15 @@ class Schedule:
 
     def slot_starts(self, first_day: date, last_day: date, *, step: int, length: int) -> Iterator[datetime]:
         """Starts (UTC) of ``length``-minute slots from ``first_day`` to ``last_day`` (local dates), in order."""
+        return (
+            datetime.fromtimestamp(moment, UTC)
+            for moment in self.slot_moments(first_day, last_day, step=step, length=length)
+        )
+
+    def slot_moments(self, first_day: date, last_day: date, *, step: int, length: int) -> Iterator[float]:
+        """``slot_starts`` as Unix times: a month of short slots is thousands, and numbers are cheap."""
         step_delta, length_delta = timedelta(minutes=step), timedelta(minutes=length)
+        step_seconds, length_seconds = step_delta.total_seconds(), length_delta.total_seconds()
         day = first_day
         while day <= last_day:
             walls = self.wall_intervals(day)
@@ -142,18 +151,21 @@ class Schedule:
                 if offset == self.zone.utcoffset(limit):
                     # No clock change in the interval (nearly always): every wall time exists and is
                     # one offset away from UTC, so the slots are arithmetic, not a zone lookup each.
-                    while cursor < limit:
-                        start = (cursor - offset).replace(tzinfo=UTC)
-                        if bounds is None or _inside(start, start + length_delta, bounds):
-                            yield start
-                        cursor += step_delta
+                    first = (cursor - offset).replace(tzinfo=UTC).timestamp()
+                    low, high = (
+                        (bounds[0].timestamp(), bounds[1].timestamp() - length_seconds) if bounds else (first, math.inf)
+                    )
+                    for k in range(-((cursor - limit) // step_delta)):  # the steps before the limit
+                        moment = first + k * step_seconds
+                        if low <= moment <= high:
+                            yield moment
                     continue
                 while cursor < limit:
                     start = local_instant(day, cursor.time(), self.zone)
                     if exists_locally(start, day, cursor.time(), self.zone) and (
                         bounds is None or _inside(start, start + length_delta, bounds)
                     ):
-                        yield start
+                        yield start.timestamp()
                     cursor += step_delta
             day += timedelta(days=1)
 
