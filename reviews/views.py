@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from accounts import idempotency
 from accounts.idempotency import idempotent
+from bookit.api.caching import VersionedAnswers, versioned_response
 from bookit.api.error_responses import ErrorSerializer
 from bookit.api.viewsets import RowListMixin, validated
 from catalog import selectors as catalog_selectors
@@ -62,6 +63,18 @@ class ServiceReviewList(RowListMixin, generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Review.objects.none()
         return selectors.review_list_for_service(service_id=self.kwargs["service_id"])
+
+    answers = VersionedAnswers()  # this process's, shared by every request
+
+    def list(self, request, *args, **kwargs):
+        """The page as ``RowListMixin`` builds it, kept per URL until the catalog's version moves."""
+        return versioned_response(
+            request,
+            self.answers,
+            version=catalog_selectors.catalog_version(),
+            scope="staff" if request.user and request.user.is_staff else "public",
+            compute=lambda: super(ServiceReviewList, self).list(request, *args, **kwargs).data,
+        )
 
     def get_rows(self):
         service_id = self.kwargs["service_id"]

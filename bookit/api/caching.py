@@ -1,8 +1,10 @@
 """Answers of public reads, kept under the version of the data they show; ETag and 304 from the same version.
 
 The version is read from the database on every request (one cheap query), and
-it changes in the transaction of every change that alters the answers (a
-trigger, see ``catalog`` migration 0004), so a kept answer is used only while
+it changes in the transaction of every change that alters the answers
+(triggers: ``catalog`` migration 0004 for services, their policies, hours,
+exceptions and rating totals; ``reviews`` migration 0003 for reviews and
+reviewers' names), so a kept answer is used only while
 it is still exactly what the database would give: never stale once a change
 commits. The answers live in this process's memory (each gunicorn worker has
 its own): nothing to invalidate elsewhere, and a new version empties them.

@@ -37,7 +37,7 @@ PINNED = [
     ("user",  "/me",                                    1),  # the JWT's user
     ("user",  "/bookings",                              2),  # the JWT's user, the page with its count
     ("admin", "/bookings?{window}",                     2),
-    ("anon",  "/reviews/services/{service}",            2),  # the service exists, the page with its count
+    ("anon",  "/reviews/services/{service}",            3),  # catalog version, the service exists, the page
     ("anon",  "/services/{service}/availability?{days}", 2),  # service with its hours and exceptions, bookings
 ]
 # fmt: on
