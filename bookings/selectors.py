@@ -36,20 +36,25 @@ def booking_rows(*, user) -> QuerySet:
     return _visible_to(user).values(*BOOKING_ROW, service_name=SERVICE_NAME)
 
 
+# Pairs of non-cancelled bookings of one service whose periods (each with its buffer) overlap.
+OVERLAPPING_PAIRS_SQL = """
+    SELECT a.id, b.id FROM bookings_booking a
+    JOIN bookings_booking b
+      ON a.service_id = b.service_id AND a.id < b.id
+     AND tstzrange(a.start_time, a.end_time + a.buffer_minutes * interval '1 minute', '[)')
+      && tstzrange(b.start_time, b.end_time + b.buffer_minutes * interval '1 minute', '[)')
+    WHERE a.status <> 'cancelled' AND b.status <> 'cancelled'
+"""
+
+
 def overlapping_pairs(*, service_id: int | None = None) -> list[tuple[int, int]]:
     """Pairs of non-cancelled bookings of one service whose periods (each with its buffer) overlap.
 
     Always empty while the exclusion constraint holds; tests and the stress
-    script use it to check the database directly, not through the API.
+    script use it to check the database directly, not through the API (system
+    tests that bring their own database run ``OVERLAPPING_PAIRS_SQL`` there).
     """
-    sql = """
-        SELECT a.id, b.id FROM bookings_booking a
-        JOIN bookings_booking b
-          ON a.service_id = b.service_id AND a.id < b.id
-         AND tstzrange(a.start_time, a.end_time + a.buffer_minutes * interval '1 minute', '[)')
-          && tstzrange(b.start_time, b.end_time + b.buffer_minutes * interval '1 minute', '[)')
-        WHERE a.status <> 'cancelled' AND b.status <> 'cancelled'
-    """
+    sql = OVERLAPPING_PAIRS_SQL
     params = []
     if service_id is not None:
         sql += " AND a.service_id = %s"

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from bookit.logging import JsonFormatter
+from bookit.testing.balancer import site_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -145,3 +146,14 @@ def test_make_serve_migrates_collects_static_and_runs_gunicorn_without_debug():
     assert "gunicorn -c gunicorn.conf.py bookit.wsgi" in steps[-1]
     makefile = (REPO / "Makefile").read_text()
     assert "serve: export APP_DEBUG = false" in makefile
+
+
+def test_the_readme_shows_the_nginx_site_that_the_load_balancer_test_runs():
+    site = site_config(
+        servers=["10.0.0.11:8000", "10.0.0.12:8000"],
+        listen="443",
+        server_name="api.example.com",
+        certificate="/etc/ssl/bookit/fullchain.pem",
+        key="/etc/ssl/bookit/privkey.pem",
+    )
+    assert f"```nginx\n{site}```" in (REPO / "README.md").read_text()
