@@ -93,6 +93,7 @@ MIDDLEWARE = [
     # Outermost: every response, static files and 413s included, gets a request
     # id, an access line and the security headers.
     "bookit.middleware.RequestLogMiddleware",
+    "bookit.db.replicas.ReadRoutingMiddleware",  # only with DATABASE_REPLICA_URLS
     "django.middleware.security.SecurityMiddleware",
     "bookit.middleware.ContentSecurityPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -150,19 +151,34 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------
-# Throttling counters: in Redis when REDIS_URL is set (all workers share them), else in
-# local memory, as while Redis is down (bookit/api/throttling.py); short timeouts keep
-# a dead Redis from slowing requests.
+# Throttling counters and read-your-writes markers ("routing", bookit/db/replicas.py): in Redis
+# when REDIS_URL is set (all workers share them), else in local memory, as while Redis is down
+# (bookit/api/throttling.py); short timeouts keep a dead Redis from slowing requests.
 REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="bookit")  # deployments sharing one Redis differ here
 _LOCAL_MEMORY = "django.core.cache.backends.locmem.LocMemCache"
 CACHES = {"default": {"BACKEND": _LOCAL_MEMORY}, "throttle": {"BACKEND": _LOCAL_MEMORY, "LOCATION": "throttle"}}
 if REDIS_URL:
     CACHES["throttle"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "bookit",
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
         "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
     }
+CACHES["routing"] = {**CACHES["throttle"], "KEY_PREFIX": f"{REDIS_KEY_PREFIX}-routing"}
+
+# --- Read replicas (bookit/db/replicas.py) -----------------------------------
+# Streaming standbys of DATABASE_URL's server (same database name): GET requests read from
+# one, except a user's own for READ_YOUR_WRITES_SECONDS after a write.
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+READ_YOUR_WRITES_SECONDS = env.int("READ_YOUR_WRITES_SECONDS", default=10)
+for _number, _replica in enumerate(map(environ.Env.db_url_config, DATABASE_REPLICA_URLS), 1):
+    _options = {**DATABASES["default"]["OPTIONS"], **_replica.pop("OPTIONS", {})}
+    _replica.update(NAME=DATABASE_NAME or _replica["NAME"], OPTIONS=_options, TEST={"MIRROR": "default"})
+    DATABASES[f"replica{_number}"] = {**DATABASES["default"], **_replica}
+if DATABASE_REPLICA_URLS and not REDIS_URL:
+    _fail("DATABASE_REPLICA_URLS needs REDIS_URL: every instance must know who wrote recently.")
+DATABASE_ROUTERS = ["bookit.db.replicas.ReplicaRouter"] if DATABASE_REPLICA_URLS else []
 
 # --- Accounts and passwords -------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

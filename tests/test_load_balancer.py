@@ -66,11 +66,6 @@ class Deployment:
             return cursor.fetchall() if cursor.description else []
 
 
-def loopback() -> str:
-    """A client address of this run's own: limits count per IP, and Redis is shared with other runs."""
-    return f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(1, 254)}"
-
-
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
     require(bool(nginx_path()), reason="nginx is not installed (apt-get install nginx)", env="BOOKIT_REQUIRE_NGINX")
@@ -81,6 +76,7 @@ def deployment(tmp_path_factory):
         "SECRET_KEY": "balanced-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "JWT_SECRET": "balanced-test-jwt-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
         "REDIS_URL": require_redis(),
+        "REDIS_KEY_PREFIX": f"bookit-test-{uuid.uuid4().hex}",  # Redis is shared with other runs
         "ALLOWED_HOSTS": "bookit.test",
         "NUM_PROXIES": "1",
         "GUNICORN_WORKERS": "2",
@@ -105,7 +101,7 @@ def deployment(tmp_path_factory):
         servers[0].manage("collectstatic", "--noinput")  # as a release does (README, Deployment)
         for server in servers:
             server.start()
-        balancer = Balancer(servers, client_address=loopback(), log_path=logs / "nginx.log").start()
+        balancer = Balancer(servers, log_path=logs / "nginx.log").start()
         yield Deployment(postgres, servers, balancer)
     finally:
         for endpoint in [balancer, *servers]:
@@ -122,7 +118,8 @@ def test_a_token_issued_by_one_instance_works_on_the_other(deployment):
 
 
 def test_login_failures_count_across_instances(deployment, monkeypatch):
-    monkeypatch.setattr(deployment.balancer, "client_address", loopback())  # the others' IP stays unblocked
+    # From a client IP of its own (limits count per IP): the other tests' stays unblocked.
+    monkeypatch.setattr(deployment.balancer, "client_address", "127.0.0.2")
     attempts = [
         deployment.call("POST", "/auth/login", {"email": f"guess-{i}@example.com", "password": "wrong"})
         for i in range(FAILURES_ALLOWED + 2)
