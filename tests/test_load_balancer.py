@@ -25,7 +25,7 @@ import pytest
 
 from bookings.selectors import OVERLAPPING_PAIRS_SQL
 from bookit.testing.balancer import Balancer, nginx_path
-from bookit.testing.live_server import LiveServer
+from bookit.testing.live_server import PROXIED, LiveServer, production_env
 from bookit.testing.postgres import ThrowawayPostgres, server_binaries
 from bookit.testing.requirements import require, require_redis
 
@@ -52,35 +52,21 @@ class Deployment:
         return index
 
     def user(self, email: str, *, staff: bool = False) -> str:
-        """Register ``email`` through the balancer; its access token."""
-        assert self.call("POST", "/auth/register", {"email": email, "password": PASSWORD, "full_name": "B"})[0] == 201
-        if staff:
-            self.sql("UPDATE accounts_user SET is_staff = true, is_superuser = true WHERE email = %s", email)
-        status, tokens, _ = self.call("POST", "/auth/login", {"email": email, "password": PASSWORD})
-        assert status == 200, tokens
-        return tokens["access"]
-
-    def sql(self, query: str, *params) -> list[tuple]:
-        with self.postgres.connect(DATABASE) as conn:
-            cursor = conn.execute(query, params)
-            return cursor.fetchall() if cursor.description else []
+        """Sign ``email`` up through the balancer; its access token."""
+        token = self.balancer.sign_up(email, PASSWORD)
+        if staff:  # the token stays good: each request reads the user afresh
+            promote = "UPDATE accounts_user SET is_staff = true, is_superuser = true WHERE email = %s"
+            self.postgres.execute(DATABASE, promote, email)
+        return token
 
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
     require(bool(nginx_path()), reason="nginx is not installed (apt-get install nginx)", env="BOOKIT_REQUIRE_NGINX")
     env = {
-        "PYTEST_VERSION": None,
-        "DJANGO_SETTINGS_MODULE": None,
-        "APP_ENV": "prod",
-        "SECRET_KEY": "balanced-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        "JWT_SECRET": "balanced-test-jwt-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
         "REDIS_URL": require_redis(),
         "REDIS_KEY_PREFIX": f"bookit-test-{uuid.uuid4().hex}",  # Redis is shared with other runs
-        "ALLOWED_HOSTS": "bookit.test",
         "NUM_PROXIES": "1",
-        "GUNICORN_WORKERS": "2",
-        "BCRYPT_ROUNDS": "4",
         # Everything from this test's one client IP: only the limit under test is low.
         "THROTTLE_ANON_RATE": "100000/min",
         "THROTTLE_USER_RATE": "100000/min",
@@ -94,9 +80,8 @@ def deployment(tmp_path_factory):
     try:
         postgres.start()
         postgres.create_database(DATABASE)
-        env["DATABASE_URL"] = postgres.url(DATABASE)
-        direct = {"Host": "bookit.test", "X-Forwarded-Proto": "https"}  # the servers' own health probes
-        servers = [LiveServer(env, log_path=logs / f"gunicorn-{i}.log", headers=direct) for i in range(2)]
+        env = production_env(postgres.url(DATABASE), **env)
+        servers = [LiveServer(env, log_path=logs / f"gunicorn-{i}.log", headers=PROXIED) for i in range(2)]
         servers[0].manage("migrate", "--noinput")
         servers[0].manage("collectstatic", "--noinput")  # as a release does (README, Deployment)
         for server in servers:
@@ -199,8 +184,8 @@ def test_concurrent_conflicting_bookings_over_both_instances(deployment):
 
     assert sum(statuses.values()) == ATTEMPTS
     assert set(statuses) <= {201, 409}, statuses  # zero 5xx, nothing else either
-    [(rows,)] = deployment.sql("SELECT count(*) FROM bookings_booking")
+    [(rows,)] = deployment.postgres.execute(DATABASE, "SELECT count(*) FROM bookings_booking")
     assert statuses[201] == rows >= len(service_ids)
-    assert deployment.sql(OVERLAPPING_PAIRS_SQL) == []
+    assert deployment.postgres.execute(DATABASE, OVERLAPPING_PAIRS_SQL) == []
     served = [server.output().count('"message": "POST /bookings ') for server in deployment.servers]
     assert sum(served) == ATTEMPTS and min(served) > ATTEMPTS // 4  # both instances took their share

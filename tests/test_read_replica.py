@@ -18,13 +18,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bookit.testing.live_server import LiveServer
+from bookit.testing.live_server import PROXIED, LiveServer, production_env
 from bookit.testing.postgres import ThrowawayPostgres, server_binaries
 from bookit.testing.requirements import require_redis
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
 DATABASE = "bookit_replicated"
-HOST = "bookit.test"
 PASSWORD = "replica-test-password-123"
 WINDOW = 2  # READ_YOUR_WRITES_SECONDS
 
@@ -52,23 +51,15 @@ def standby(primary):
 
 @pytest.fixture
 def gunicorn(primary, standby):
-    env = {
-        "PYTEST_VERSION": None,
-        "DJANGO_SETTINGS_MODULE": None,
-        "APP_ENV": "prod",
-        "SECRET_KEY": "replica-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        "JWT_SECRET": "replica-test-jwt-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
-        "DATABASE_URL": primary.url(DATABASE),
-        "DATABASE_REPLICA_URLS": standby.url(DATABASE),
-        "READ_YOUR_WRITES_SECONDS": str(WINDOW),
-        "REDIS_URL": require_redis(),
-        "REDIS_KEY_PREFIX": f"bookit-test-{uuid.uuid4().hex}",  # Redis is shared with other runs
-        "ALLOWED_HOSTS": HOST,
-        "GUNICORN_WORKERS": "2",
-        "BCRYPT_ROUNDS": "4",
-        "THROTTLE_ENABLED": "false",
-    }
-    server = LiveServer(env, headers={"Host": HOST, "X-Forwarded-Proto": "https"})
+    env = production_env(
+        primary.url(DATABASE),
+        DATABASE_REPLICA_URLS=standby.url(DATABASE),
+        READ_YOUR_WRITES_SECONDS=str(WINDOW),
+        REDIS_URL=require_redis(),
+        REDIS_KEY_PREFIX=f"bookit-test-{uuid.uuid4().hex}",  # Redis is shared with other runs
+        THROTTLE_ENABLED="false",
+    )
+    server = LiveServer(env, headers=PROXIED)
     try:
         server.manage("migrate", "--noinput")
         server.start()
@@ -77,26 +68,15 @@ def gunicorn(primary, standby):
         server.stop()
 
 
-def sign_up(gunicorn: LiveServer, primary: ThrowawayPostgres, name: str, *, staff: bool = False) -> str:
-    email = f"{name}@example.com"
-    assert gunicorn.request("POST", "/auth/register", {"email": email, "password": PASSWORD})[0] == 201
-    if staff:
-        with primary.connect(DATABASE) as conn:
-            conn.execute("UPDATE accounts_user SET is_staff = true WHERE email = %s", [email])
-    status, tokens, _ = gunicorn.request("POST", "/auth/login", {"email": email, "password": PASSWORD})
-    assert status == 200, tokens
-    return tokens["access"]
-
-
 def replay(standby: ThrowawayPostgres, *, paused: bool) -> None:
-    with standby.connect() as conn:
-        conn.execute("SELECT pg_wal_replay_pause()" if paused else "SELECT pg_wal_replay_resume()")
+    standby.execute("postgres", "SELECT pg_wal_replay_pause()" if paused else "SELECT pg_wal_replay_resume()")
 
 
 def test_reads_from_the_replica_writes_and_sign_in_from_the_primary(primary, standby, gunicorn):
-    admin = sign_up(gunicorn, primary, "admin", staff=True)
-    alice = sign_up(gunicorn, primary, "alice")
-    bob = sign_up(gunicorn, primary, "bob")
+    admin = gunicorn.sign_up("admin@example.com", PASSWORD)
+    primary.execute(DATABASE, "UPDATE accounts_user SET is_staff = true WHERE email = 'admin@example.com'")
+    alice = gunicorn.sign_up("alice@example.com", PASSWORD)
+    bob = gunicorn.sign_up("bob@example.com", PASSWORD)
     status, service, _ = gunicorn.request(
         "POST", "/services", {"name": "Sauna", "price": "10.00", "duration_minutes": 60}, token=admin
     )
@@ -127,11 +107,10 @@ def test_reads_from_the_replica_writes_and_sign_in_from_the_primary(primary, sta
     assert (status, conflict["code"]) == (409, "booking_conflict")
 
     # Sign-in reads come from the primary: Carol, whom the replica has never seen, signs in and is known at once ...
-    carol = sign_up(gunicorn, primary, "carol")
+    carol = gunicorn.sign_up("carol@example.com", PASSWORD)
     assert gunicorn.request("GET", "/me", token=carol)[0] == 200
     # ... and deactivated on the primary, her token stops working at once, whatever the replica says.
-    with primary.connect(DATABASE) as conn:
-        conn.execute("UPDATE accounts_user SET is_active = false WHERE email = 'carol@example.com'")
+    primary.execute(DATABASE, "UPDATE accounts_user SET is_active = false WHERE email = 'carol@example.com'")
     assert gunicorn.request("GET", "/me", token=carol)[0] == 401
 
     # When Alice's window has passed, her reads go back to the (still lagging) replica ...

@@ -33,6 +33,28 @@ import psutil
 REPO = Path(__file__).resolve().parents[2]
 
 
+# A test server with production settings, seen as through the TLS proxy (``headers=PROXIED``).
+TEST_HOST = "bookit.test"
+PROXIED = {"Host": TEST_HOST, "X-Forwarded-Proto": "https"}
+
+
+def production_env(database_url: str, **overrides: str | None) -> dict[str, str | None]:
+    """``APP_ENV=prod`` for a test server on ``database_url``: fixed strong secrets, pytest's variables removed."""
+    return {
+        "PYTEST_VERSION": None,
+        "DJANGO_SETTINGS_MODULE": None,
+        "REDIS_URL": None,
+        "APP_ENV": "prod",
+        "SECRET_KEY": "live-server-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "JWT_SECRET": "live-server-test-jwt-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "DATABASE_URL": database_url,
+        "ALLOWED_HOSTS": TEST_HOST,
+        "GUNICORN_WORKERS": "2",
+        "BCRYPT_ROUNDS": "4",  # bcrypt's cheapest: tests sign many users up
+        **overrides,
+    }
+
+
 class LiveServerError(RuntimeError):
     """gunicorn did not come up; the message ends with its log's tail."""
 
@@ -169,6 +191,15 @@ class Endpoint:
         except ValueError:  # not BookIt's JSON (a proxy's or gunicorn's own error page)
             content = {}
         return status, content, time.monotonic() - started
+
+    def sign_up(self, email: str, password: str) -> str:
+        """Register ``email`` and log in; the access token."""
+        body = {"email": email, "password": password}
+        status, user, _ = self.request("POST", "/auth/register", {**body, "full_name": email.split("@")[0]})
+        assert status == 201, user
+        status, tokens, _ = self.request("POST", "/auth/login", body)
+        assert status == 200, tokens
+        return tokens["access"]
 
     def exchange(
         self, method: str, path: str, body: str | bytes | None = None, headers: Mapping[str, str] | None = None

@@ -85,6 +85,12 @@ class ThrowawayPostgres:
     def connect(self, database: str = "postgres") -> psycopg.Connection:
         return psycopg.connect(self.url(database), autocommit=True)
 
+    def execute(self, database: str, query: str, *params) -> list[tuple]:
+        """One statement in ``database``, committed; its rows, if any."""
+        with self.connect(database) as conn:
+            cursor = conn.execute(query, params)
+            return cursor.fetchall() if cursor.description else []
+
     def create_database(self, name: str) -> None:
         with self.connect() as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
