@@ -74,25 +74,15 @@ def deployment(tmp_path_factory):
         "THROTTLE_REGISTER_RATE": "100000/min",
         "THROTTLE_LOGIN_FAILURES_RATE": f"{FAILURES_ALLOWED}/day",
     }
-    postgres = ThrowawayPostgres(bin_dir=server_binaries())
-    servers, balancer = [], None
     logs = tmp_path_factory.mktemp("balanced")
-    try:
-        postgres.start()
+    with ThrowawayPostgres(bin_dir=server_binaries()) as postgres:
         postgres.create_database(DATABASE)
         env = production_env(postgres.url(DATABASE), **env)
         servers = [LiveServer(env, log_path=logs / f"gunicorn-{i}.log", headers=PROXIED) for i in range(2)]
         servers[0].manage("migrate", "--noinput")
         servers[0].manage("collectstatic", "--noinput")  # as a release does (README, Deployment)
-        for server in servers:
-            server.start()
-        balancer = Balancer(servers, log_path=logs / "nginx.log").start()
-        yield Deployment(postgres, servers, balancer)
-    finally:
-        for endpoint in [balancer, *servers]:
-            if endpoint is not None:
-                endpoint.stop()
-        postgres.remove()
+        with servers[0], servers[1], Balancer(servers, log_path=logs / "nginx.log") as balancer:
+            yield Deployment(postgres, servers, balancer)
 
 
 def test_a_token_issued_by_one_instance_works_on_the_other(deployment):

@@ -15,7 +15,6 @@ import psycopg
 import pytest
 
 from bookit.testing.live_server import PROXIED, REPO, LiveServer, production_env
-from bookit.testing.postgres import ThrowawayPostgres
 
 DATABASE = "bookit_prod_outage"
 PASSWORD = "outage-test-password-123"
@@ -24,26 +23,18 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def postgres():
-    server = ThrowawayPostgres()
-    try:
-        server.start()
-        server.create_database(DATABASE)
-        yield server
-    finally:
-        server.remove()
+def postgres(throwaway_postgres):
+    throwaway_postgres.create_database(DATABASE)
+    return throwaway_postgres
 
 
 @pytest.fixture
 def gunicorn(postgres):
     """BookIt under gunicorn.conf.py, production settings, 2 sync workers, seen as through the TLS proxy."""
     server = LiveServer(production_env(postgres.url(DATABASE), THROTTLE_ENABLED="false"), headers=PROXIED)
-    try:
-        server.manage("migrate", "--noinput")
-        server.start()
+    server.manage("migrate", "--noinput")
+    with server:
         yield server
-    finally:
-        server.stop()
 
 
 def healthcheck(server: LiveServer) -> int:

@@ -68,27 +68,20 @@ def no_overlap_operation() -> AddExclusionConstraint:
 
 @pytest.fixture(scope="module")
 def postgres():
-    server = ThrowawayPostgres()  # the embedded PostgreSQL 18: exclusion constraints on partitioned tables need 17+
-    try:
-        server.start()
+    with ThrowawayPostgres() as server:  # the embedded PostgreSQL 18: exclusion constraints on partitions need 17+
         server.create_database(DATABASE)
         yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture(scope="module")
 def gunicorn(postgres):
     server = LiveServer(production_env(postgres.url(DATABASE), THROTTLE_ENABLED="false"), headers=PROXIED)
-    try:
-        server.manage("migrate", "--noinput")
-        with postgres.connect(DATABASE) as conn, conn.transaction():
-            for statement in [*PARTITION_BOOKINGS, *no_overlap_operation().sql]:
-                conn.execute(statement)
-        server.start()
+    server.manage("migrate", "--noinput")
+    with postgres.connect(DATABASE) as conn, conn.transaction():
+        for statement in [*PARTITION_BOOKINGS, *no_overlap_operation().sql]:
+            conn.execute(statement)
+    with server:
         yield server
-    finally:
-        server.stop()
 
 
 def partitions_of_bookings(postgres) -> dict[str, int]:

