@@ -10,6 +10,7 @@ from bookings import services
 from bookings.models import Booking
 from bookings.tests.factories import BookingFactory, future
 from bookit.domain_errors import ConflictError, DomainError
+from bookit.utc import iso_z
 from catalog.tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,7 @@ class TestCreate:
         with pytest.raises(ConflictError) as error:
             book(other_user, service, start + timedelta(minutes=30))
         assert error.value.code == "booking_conflict"
-        assert start.isoformat().replace("+00:00", "Z") in error.value.message
+        assert iso_z(start) in error.value.message
         assert Booking.objects.count() == 1
 
     def test_back_to_back_bookings_are_fine(self, user):
