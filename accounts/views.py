@@ -1,5 +1,6 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -27,18 +28,28 @@ class RegisterView(GenericAPIView):
         return Response(serializers.user_json(user), status=status.HTTP_201_CREATED)
 
 
-class LoginView(throttling.OnlyFailedLoginsCount, TokenViewBase):
-    """Exchange email and password for an access and a refresh token."""
+class LoginView(TokenViewBase):
+    """Exchange email and password for an access and a refresh token.
+
+    Every attempt counts against the per-IP ``login`` rate; a wrong password
+    also against the limits on failed password checks (``PasswordGuesses``).
+    """
 
     serializer_class = serializers.LoginSerializer
     authentication_classes: list = []
-    throttle_classes = [throttling.LoginThrottle, throttling.LoginEmailThrottle, throttling.LoginFailureThrottle]
+    throttle_classes = [throttling.LoginThrottle]
 
     @extend_schema(tags=AUTH_TAG, auth=[])
     def post(self, request, *args, **kwargs):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(serializers.login_json(services.token_obtain(**data.validated_data)))
+        with throttling.PasswordGuesses(request, email=data.validated_data["email"]) as guesses:
+            try:
+                pair = services.token_obtain(**data.validated_data)
+            except AuthenticationFailed:
+                guesses.fail()
+                raise
+        return Response(serializers.login_json(pair))
 
 
 class RefreshView(TokenViewBase):

@@ -260,10 +260,13 @@ THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
 DEFAULT_THROTTLE_RATES = {  # DRF rates ("10/min"); THROTTLE_<NAME>_RATE overrides each
     "anon": "120/min",  # any endpoint, per client IP
     "user": "600/min",  # any endpoint, per signed-in user
-    "login": "20/min",  # POST /auth/login, per client IP
-    "login_failures": "5/min",  # failed POST /auth/login, per client IP
-    "login_email": "5/min",  # POST /auth/login, per email address tried
-    "register": "10/hour",  # POST /auth/register, per client IP
+    "login": "20/min",  # POST /auth/login and the admin's login, per client IP
+    # Failed password checks (logins, PATCH /me's current_password): per client IP, per
+    # account from one IP, and per account from all IPs (a ceiling no one IP reaches alone).
+    "login_failures": "5/min",
+    "login_email_ip": "10/hour",
+    "login_email": "100/hour",
+    "register": "10/hour",  # POST /auth/register and email changes in PATCH /me, per client IP
 }
 # Tests get rates no test reaches, whatever the environment says; the throttling tests set their own.
 THROTTLE_RATES = {

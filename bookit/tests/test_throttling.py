@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import redis
 from django.core.cache import caches
 
 from accounts.tests.factories import PASSWORD, UserFactory
-from bookit.api.throttling import FailureThrottle, throttle_cache
+from bookit.api.throttling import Counter, throttle_cache
 from bookit.tests.http import race, request
 
 pytestmark = pytest.mark.django_db
@@ -51,17 +52,36 @@ def assert_throttled(response, window=60):
 
 
 class TestLogin:
-    def test_per_email_whatever_the_ip_and_letter_case(self, anon, settings):
+    def test_a_stranger_cannot_lock_the_owner_out(self, anon, settings):
+        settings.THROTTLE_RATES = dict(settings.DEFAULT_THROTTLE_RATES)
+        owner = UserFactory(email="owner@example.com")
+        statuses = [login(anon, "Owner@Example.com", ip="203.0.113.66").status_code for _ in range(30)]
+        assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}  # the stranger's address is stopped
+        assert login(anon, owner.email, ip="10.0.0.1", password=PASSWORD).status_code == 200
+
+    def test_failures_count_per_account_and_ip(self, anon, settings):
+        settings.THROTTLE_RATES["login_email_ip"] = "3/min"
+        UserFactory(email="target@example.com")
+        assert [login(anon, "target@example.com").status_code for _ in range(3)] == [401] * 3
+        assert_throttled(login(anon, " TARGET@example.com", password=PASSWORD))  # this address, this account
+        assert login(anon, "target@example.com", ip="10.0.0.2", password=PASSWORD).status_code == 200
+        assert login(anon, "someone-else@example.com").status_code == 401
+
+    def test_a_ceiling_per_account_whatever_the_ip(self, anon, settings):
         settings.THROTTLE_RATES["login_email"] = "3/min"
-        user = UserFactory(email="target@example.com")
-        assert [
-            login(anon, e, ip).status_code for e, ip in [(user.email, "10.0.0.1"), ("TARGET@example.com", "10.0.0.2")]
-        ] == [401, 401]
-        # The owner logging in does not count: nobody can lock an account out by logging in as it.
-        assert login(anon, " target@EXAMPLE.com", "10.0.0.3", password=PASSWORD).status_code == 200
-        assert login(anon, user.email, "10.0.0.4").status_code == 401  # the third failure
-        assert_throttled(login(anon, user.email, "10.0.0.5", password=PASSWORD))
-        assert login(anon, "someone-else@example.com", "10.0.0.5").status_code == 401
+        UserFactory(email="target@example.com")
+        assert [login(anon, "target@example.com", ip=f"10.0.1.{n}").status_code for n in range(3)] == [401] * 3
+        assert_throttled(login(anon, "target@example.com", ip="10.0.2.1", password=PASSWORD))
+        assert login(anon, "someone-else@example.com", ip="10.0.2.1").status_code == 401
+
+    def test_refused_attempts_feed_no_counter(self, anon, settings):
+        settings.THROTTLE_RATES.update(login_email_ip="2/min", login_email="3/min")
+        owner = UserFactory(email="target@example.com")
+        assert [login(anon, owner.email).status_code for _ in range(2)] == [401, 401]
+        for _ in range(10):  # refused by the per-address limit: no password checked, the ceiling untouched
+            assert_throttled(login(anon, owner.email))
+        assert login(anon, owner.email, ip="10.0.0.2").status_code == 401  # the ceiling's third failure
+        assert_throttled(login(anon, owner.email, ip="10.0.0.3", password=PASSWORD))
 
     def test_per_ip_whatever_the_email(self, anon, settings):
         settings.THROTTLE_RATES["login"] = "3/min"
@@ -87,7 +107,7 @@ class TestLogin:
         bad = [{"email": "x@example.com"}, {"password": "x"}, {"email": "", "password": ""}]
         assert [anon.post("/auth/login", body, REMOTE_ADDR="10.0.0.1").status_code for body in bad] == [400] * 3
         not_json = anon.post("/auth/login", "{", content_type="application/json", REMOTE_ADDR="10.0.0.1")
-        assert not_json.status_code == 400  # refused while the throttles read the body: some never counted
+        assert not_json.status_code == 400
         assert [login(anon, "x@example.com").status_code for _ in range(3)] == [401, 401, 429]
 
     def test_attempts_refused_by_another_limit_do_not_count_as_failed_logins(self, anon, settings):
@@ -101,7 +121,7 @@ class TestLogin:
     def test_simultaneous_guesses_cannot_slip_past_the_failure_limit(self, live_server, settings, monkeypatch):
         settings.THROTTLE_RATES = dict(settings.DEFAULT_THROTTLE_RATES)
         # Mid-window on a fixed clock: guesses straddling a minute boundary would count in two windows.
-        monkeypatch.setattr(FailureThrottle, "timer", lambda self: 1_800_000_030.0)
+        monkeypatch.setattr(Counter, "timer", lambda self: 1_800_000_030.0)
         calls = [
             lambda n=n: request(
                 "POST", f"{live_server.url}/auth/login", body={"email": f"victim{n}@example.com", "password": "guess"}
@@ -125,13 +145,32 @@ class TestLogin:
         assert_throttled(response)
 
 
-def test_register_per_ip(anon, settings):
+def test_register_per_ip(anon, settings, monkeypatch):
     settings.THROTTLE_RATES["register"] = "2/hour"
+    monkeypatch.setattr(Counter, "timer", lambda self: 1_800_000_030.0)  # early in a fixed hourly window
     assert [register(anon, n).status_code for n in range(2)] == [201, 201]
     response = register(anon, 3)
     assert_throttled(response, window=3600)
     assert int(response["Retry-After"]) > 60  # an hourly window
     assert register(anon, 4, ip="10.0.0.2").status_code == 201
+
+
+@pytest.mark.parametrize("path", ["/auth/register", "/auth/login"])
+def test_simultaneous_requests_from_one_ip_count_atomically(path, live_server, settings, monkeypatch):
+    settings.THROTTLE_RATES.update(register="3/hour", login="3/hour")
+    monkeypatch.setattr(Counter, "timer", lambda self: 1_800_000_030.0)
+    real_get = throttle_cache.get
+
+    def slow_get(*args):  # a slow counter store: a throttle that reads, then writes, lets all of them read "none yet"
+        value = real_get(*args)
+        time.sleep(0.3)
+        return value
+
+    monkeypatch.setattr(throttle_cache, "get", slow_get)
+    body = lambda n: {"email": f"racer{n}@example.com", "password": PASSWORD}  # noqa: E731
+    calls = [lambda n=n: request("POST", f"{live_server.url}{path}", body=body(n)) for n in range(8)]
+    statuses = [status for status, _ in race(calls)]
+    assert statuses.count(429) == 5, statuses
 
 
 def test_general_rates_for_anonymous_callers_and_users(anon, user_client, other_client, settings):
@@ -241,7 +280,8 @@ def test_rates_and_switch_come_from_the_environment():
             "user": "600/min",
             "login": "20/min",
             "login_failures": "5/min",
-            "login_email": "5/min",
+            "login_email_ip": "10/hour",
+            "login_email": "100/hour",
             "register": "10/hour",
         },
     ]
@@ -251,10 +291,17 @@ def test_rates_and_switch_come_from_the_environment():
         THROTTLE_USER_RATE="2/min",
         THROTTLE_LOGIN_RATE="3/hour",
         THROTTLE_LOGIN_EMAIL_RATE="4/day",
+        THROTTLE_LOGIN_EMAIL_IP_RATE="7/min",
         THROTTLE_LOGIN_FAILURES_RATE="6/hour",
         THROTTLE_REGISTER_RATE="5/min",
     )
     assert enabled is False
     assert rates == dict(
-        anon="1/second", user="2/min", login="3/hour", login_failures="6/hour", login_email="4/day", register="5/min"
+        anon="1/second",
+        user="2/min",
+        login="3/hour",
+        login_failures="6/hour",
+        login_email_ip="7/min",
+        login_email="4/day",
+        register="5/min",
     )
