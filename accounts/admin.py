@@ -14,16 +14,56 @@ user's refresh tokens, as when users change their own password.
 """
 
 import copy
+import math
 
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from rest_framework.exceptions import Throttled
 
 from accounts import services
 from accounts.models import User
+from bookit.api import throttling
 from bookit.domain_errors import DomainError
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin's login form (``admin.site.login_form``) under the limits and counters of ``POST /auth/login``.
+
+    Without them the form would take unlimited guesses at staff passwords, each
+    a bcrypt hash. An attempt counts against the per-IP ``login`` rate, and a
+    wrong password (``authenticate`` found no one) against the failed password
+    checks (``PasswordGuesses``), the same counters as the API's: guesses do not
+    get twice the budget by taking both doors. A refusal is a form error.
+    """
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "throttled": "Too many login attempts; try again in %(seconds)d seconds.",
+    }
+
+    def clean(self):
+        email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if email is None or not password:
+            return super().clean()  # a missing field: no password to check
+        try:
+            throttling.enforce(throttling.LoginThrottle(), self.request)
+            with throttling.PasswordGuesses(self.request, email=email) as guesses:
+                try:
+                    return super().clean()
+                except ValidationError:
+                    if self.user_cache is None:  # a right password of a non-staff user is not a guess
+                        guesses.fail()
+                    raise
+        except Throttled as exc:
+            refusal = ValidationError(
+                self.error_messages["throttled"], code="throttled", params={"seconds": math.ceil(exc.wait or 1)}
+            )
+            raise refusal from exc
 
 
 class UserCreationForm(AdminUserCreationForm):

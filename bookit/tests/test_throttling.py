@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import redis
-from django.core.cache import caches
 
 from accounts.tests.factories import PASSWORD, UserFactory
 from bookit.api.throttling import Counter, throttle_cache
@@ -24,15 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
-def fresh_counters(settings):
+def fresh_counters(throttle_counters):
     """Each test starts with empty counters, Redis not marked down, and the given low rates only."""
-    settings.THROTTLE_ENABLED = True
-    settings.THROTTLE_RATES = dict.fromkeys(settings.THROTTLE_RATES, "1000/min")
-    caches["throttle"].clear()
-    throttle_cache.fallback.clear()
-    throttle_cache.down_until = 0.0
-    yield
-    throttle_cache.down_until = 0.0
 
 
 def login(client, email, ip="10.0.0.1", password="wrong-password"):  # noqa: S107
