@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
-from bookit.api.throttling import throttle_cache
+from bookit.api.throttling import Counter, throttle_cache
 
 
 def client_for(user=None) -> APIClient:
@@ -68,8 +68,13 @@ def staff_client(staff):
 
 
 @pytest.fixture
-def throttle_counters(settings):
-    """Throttling on with empty counters, Redis not marked down, and rates no test reaches unless it sets its own."""
+def throttle_counters(settings, monkeypatch):
+    """Throttling on with empty counters, Redis not marked down, and rates no test reaches unless it sets its own.
+
+    The fixed windows' clock stands still, early in a minute, an hour and a day,
+    so no test's requests straddle two windows.
+    """
+    monkeypatch.setattr(Counter, "timer", lambda self: 1_800_000_030.0)
     settings.THROTTLE_ENABLED = True
     settings.THROTTLE_RATES = dict.fromkeys(settings.THROTTLE_RATES, "1000/min")
     caches["throttle"].clear()

@@ -7,7 +7,9 @@ from rest_framework.response import Response
 from rest_framework_simplejwt.views import TokenViewBase
 
 from accounts import serializers, services
+from accounts.models import User
 from bookit.api import throttling
+from bookit.domain_errors import DomainError
 
 AUTH_TAG = ["auth"]
 
@@ -91,7 +93,20 @@ class MeView(GenericAPIView):
 
     @extend_schema(request=serializers.MeUpdateSerializer, responses={200: serializers.UserSerializer}, tags=["me"])
     def patch(self, request):
+        """A new email counts like a registration (both answer whether an email is taken); a wrong
+        ``current_password`` counts like a failed login, so an access token is no password oracle."""
         data = serializers.MeUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_update(user=request.user, **data.validated_data)
+        changes, user = data.validated_data, request.user
+        if changes.get("email") is not None and User.objects.normalize_email(changes["email"]) != user.email:
+            throttling.enforce(throttling.RegisterThrottle(), request, self)
+        if changes.get("current_password") is None:
+            return Response(serializers.user_json(services.user_update(user=user, **changes)))
+        with throttling.PasswordGuesses(request, email=user.email) as guesses:
+            try:
+                user = services.user_update(user=user, **changes)
+            except DomainError as exc:
+                if exc.code == "wrong_password":
+                    guesses.fail()
+                raise
         return Response(serializers.user_json(user))
