@@ -9,8 +9,9 @@ change made while the page was open, or another staff member's deactivation,
 stays. As in the bookings admin, the write happens while the form validates,
 inside a savepoint, so a ``DomainError`` (an email taken meanwhile, a user
 deleted meanwhile) becomes a form error instead of a 500. Setting or removing a
-password goes through ``accounts.services.user_set_password``, which revokes the
-user's refresh tokens, as when users change their own password.
+password goes through ``accounts.services.user_set_password``. A new password and
+a deactivation revoke the user's refresh tokens, as everywhere (a trigger on the
+user's row, see ``accounts.services``).
 """
 
 import copy
@@ -106,7 +107,7 @@ class UserChangeForm(BaseUserChangeForm):
 
 
 class PasswordChangeForm(AdminPasswordChangeForm):
-    """Staff set or remove a password through ``user_set_password``: the user's refresh tokens are revoked."""
+    """Staff set or remove a password through ``user_set_password``, which writes only that column."""
 
     def save(self, commit=True):
         password = self.cleaned_data["password1"] if self.cleaned_data["set_usable_password"] else None

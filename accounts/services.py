@@ -9,6 +9,20 @@ midway through could leave its new token alive after a password change, or a
 refresh and a password change could deadlock on the blacklist's unique index.
 ``FOR NO KEY UPDATE`` is enough: it excludes another such lock and any update
 of the user, not the inserts that merely reference the user (bookings).
+
+Revoking on a new password or a deactivation is the database's job: a trigger
+on the user's row (``accounts/migrations/0003_*``) blacklists every unexpired
+refresh token of the account when its password hash changes or ``is_active``
+turns false, in the same transaction. A Python hook would miss paths: a
+``pre_save``/``post_save`` signal or a ``save()`` override never sees
+``QuerySet.update()``, which ``model_update`` (every service here) uses, and a
+``set_password()`` override knows nothing until something saves. The UPDATE of
+the row is the one place every path passes (these services, the admin's forms,
+``manage.py changepassword``, ``set_password()`` + ``save()`` in code, a shell's
+``update()``), and it already holds the row lock the rest of this module
+orders on. The price: Django's upgrade of a stored hash at login (after
+``BCRYPT_ROUNDS`` or the hasher changes) writes a new hash too, so it ends the
+account's other sessions once.
 """
 
 import copy
@@ -22,7 +36,6 @@ from django.db import IntegrityError, transaction
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
@@ -103,8 +116,8 @@ def user_update(
 def user_set_password(*, user: User, password: str | None) -> User:
     """Staff set a user's password (``None``: none, so password login is disabled), in the admin.
 
-    The same rule as a user's own change in ``user_update``: every refresh token
-    of the account is revoked. Staff's form has already run the password validators.
+    As for a user's own change in ``user_update``, every refresh token of the
+    account is revoked (by the database). Staff's form has already run the password validators.
     """
     _write_changes(user, {"password": make_password(password)}, new_password=password)
     return user
@@ -133,14 +146,11 @@ def _write_changes(user: User, changes: dict, *, new_password: str | None = None
     full-row save would undo what changed meanwhile, such as staff deactivating
     the account, or re-insert a deleted user (``NotFoundError`` instead). No
     ``full_clean``: its unique checks would be racy SELECTs; the constraint
-    decides (``_email_must_be_free``). A new password hash revokes every refresh
-    token of the account, signing out its other sessions.
+    decides (``_email_must_be_free``). A new password hash or a deactivation
+    revokes every refresh token of the account (the trigger, see the module's docstring).
     """
-    with transaction.atomic():
-        with _email_must_be_free():
-            written = model_update(instance=user, data=changes, validate=False)
-        if "password" in written:
-            _revoke_all_refresh_tokens(user)
+    with _email_must_be_free():
+        model_update(instance=user, data=changes, validate=False)
     if new_password is not None:
         password_validation.password_changed(new_password, user)  # what AbstractBaseUser.save() would do
 
@@ -151,15 +161,6 @@ def _with_changes(user: User, changes: dict) -> User:
     for name, value in changes.items():
         setattr(candidate, name, value)
     return candidate
-
-
-def _revoke_all_refresh_tokens(user: User) -> None:
-    """Blacklist every refresh token of ``user``; the caller holds the user's row lock (it updated the row)."""
-    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
-    # ignore_conflicts: one blacklisted meanwhile outside these services (the admin's token screens) is fine.
-    BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
-    )
 
 
 def _lock_user(user_id) -> User | None:
