@@ -28,7 +28,9 @@ account's other sessions once.
 import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
@@ -36,7 +38,8 @@ from django.db import IntegrityError, transaction
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import RefreshToken, Token
+from rest_framework_simplejwt.utils import datetime_from_epoch, datetime_to_epoch
 
 from accounts.models import User
 from bookit.db.sqlstate import UNIQUE_VIOLATION, sqlstate
@@ -168,6 +171,23 @@ def _lock_user(user_id) -> User | None:
     return User.objects.select_for_update(no_key=True).filter(pk=user_id).first()
 
 
+# The login that started a chain of refreshes, in seconds since the epoch (OpenID Connect's name for it).
+SESSION_START = "auth_time"
+
+
+def _session_end(token: Token) -> datetime:
+    """When the chain of refreshes ``token`` belongs to ends (``REFRESH_TOKEN_ABSOLUTE_LIFETIME`` after its login).
+
+    A token issued before this claim existed starts the clock at its own issue time.
+    """
+    started = token.payload.setdefault(SESSION_START, token["iat"])
+    return datetime_from_epoch(started) + settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME
+
+
+def _end_by(token: Token, end: datetime) -> None:
+    token["exp"] = min(token["exp"], datetime_to_epoch(end))
+
+
 def token_obtain(*, email: str, password: str) -> dict[str, str]:
     """Log in: a refresh and an access token for the email and password of an active user.
 
@@ -176,7 +196,7 @@ def token_obtain(*, email: str, password: str) -> dict[str, str]:
     which accounts exist. The password is checked before the user's row is
     locked (bcrypt is slow); under the lock the stored hash must still accept
     it, so a password changed meanwhile cannot be followed by a token issued
-    for the old one.
+    for the old one. The refresh token starts a session (``auth_time``, see ``token_refresh``).
     """
     user = authenticate(email=email, password=password)  # None for inactive users, too
     with transaction.atomic():
@@ -188,6 +208,8 @@ def token_obtain(*, email: str, password: str) -> dict[str, str]:
         ):
             raise AuthenticationFailed(NO_ACTIVE_ACCOUNT, "no_active_account")
         refresh = RefreshToken.for_user(locked)
+        refresh[SESSION_START] = refresh["iat"]
+        _end_by(refresh, _session_end(refresh))
     return {"refresh": str(refresh), "access": str(refresh.access_token)}
 
 
@@ -210,6 +232,12 @@ def token_revoke(*, user: User, refresh: str) -> None:
 def token_refresh(*, refresh: str) -> dict[str, str]:
     """Rotate a refresh token: a new access and refresh token for it, and the old one is blacklisted.
 
+    Rotation renews the token, not the session: every token of a chain carries
+    the time of the login that started it (``auth_time``), and none, access
+    tokens included, outlives ``settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME`` after
+    it. Past that the refresh is ``AuthenticationFailed`` (``session_expired``,
+    401) and the client logs in again.
+
     Two refreshes of one token at once rotate it once: the user's row is locked
     before the blacklist is read, so the second waits for the first and then
     finds the token blacklisted. A token that is not a valid, unused refresh
@@ -225,12 +253,17 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
                 raise InvalidToken("The user of this token no longer exists.")
             if not user.is_active:
                 raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
-            access = str(token.access_token)
+            session_end = _session_end(token)
+            if token.current_time >= session_end:
+                raise AuthenticationFailed("This session has ended; log in again.", "session_expired")
+            access = token.access_token
+            _end_by(access, session_end)
             token.blacklist()
             token.set_jti()
             token.set_exp()
             token.set_iat()
+            _end_by(token, session_end)
             token.outstand()
     except TokenError as exc:
         raise InvalidToken(exc.args[0]) from exc
-    return {"access": access, "refresh": str(token)}
+    return {"access": str(access), "refresh": str(token)}

@@ -251,6 +251,9 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
+# Rotation renews a refresh token, never the session: a chain of refreshes ends this
+# long after the login that started it (accounts.services.token_refresh).
+REFRESH_TOKEN_ABSOLUTE_LIFETIME = timedelta(days=env.int("REFRESH_TOKEN_ABSOLUTE_DAYS", default=30))
 
 # --- Throttling (bookit/api/throttling.py) -----------------------------------
 # Never disable in production; THROTTLE_ENABLED=false is for load tests and benchmarks.
