@@ -163,6 +163,16 @@ DATABASES["default"].update(
 )
 # Fail fast (-> 503) instead of hanging when the database is unreachable.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2))
+# No statement holds a worker longer than DB_STATEMENT_TIMEOUT_MS (-> 503 database_timeout);
+# manage.py's commands but runserver (migrations, batch jobs) get DB_COMMAND_STATEMENT_TIMEOUT_MS.
+IS_COMMAND = Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] != ["runserver"]
+STATEMENT_TIMEOUT_MS = (  # 0: no limit
+    env.int("DB_COMMAND_STATEMENT_TIMEOUT_MS", default=600_000)
+    if IS_COMMAND
+    else env.int("DB_STATEMENT_TIMEOUT_MS", default=5000)
+)
+_options = DATABASES["default"]["OPTIONS"]
+_options["options"] = f"{_options.get('options', '')} -c statement_timeout={STATEMENT_TIMEOUT_MS}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------
