@@ -12,6 +12,7 @@ the repository root when one exists (see ``.env.example`` for the full list).
 """
 
 import contextlib
+import ipaddress
 import logging
 import os
 import secrets
@@ -36,6 +37,8 @@ IS_PROD = APP_ENV == "prod"
 IS_TEST = APP_ENV == "test"
 
 DEBUG = env.bool("APP_DEBUG", default=APP_ENV == "dev")
+if IS_PROD and DEBUG:  # debug pages show settings, code and data to anyone
+    sys.exit("BookIt configuration error: APP_DEBUG is true; APP_ENV=prod never runs in debug mode (unset it).")
 
 
 def _secret(name: str) -> str:
@@ -246,9 +249,6 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "bookit.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "bookit.api.error_responses.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["bookit.api.throttling.AnonThrottle", "bookit.api.throttling.UserThrottle"],
-    # X-Forwarded-For hops to trust for the client IP (0: use the TCP peer). Set it
-    # to the number of proxies in front of gunicorn, or clients can fake their IP.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SIMPLE_JWT = {
@@ -266,6 +266,15 @@ SIMPLE_JWT = {
 REFRESH_TOKEN_ABSOLUTE_LIFETIME = timedelta(days=env.int("REFRESH_TOKEN_ABSOLUTE_DAYS", default=30))
 
 # --- Throttling (bookit/api/throttling.py) -----------------------------------
+# Per-IP limits read X-Forwarded-For only when the TCP peer is one of these proxies
+# (CIDR list); otherwise the peer is the client, whatever headers it sends.
+TRUSTED_PROXIES = [proxy.strip() for proxy in env.list("TRUSTED_PROXIES", default=[])]
+try:
+    [ipaddress.ip_network(proxy, strict=False) for proxy in TRUSTED_PROXIES]
+except ValueError as exc:
+    sys.exit(f"BookIt configuration error: TRUSTED_PROXIES: {exc}; give addresses or CIDR ranges, comma-separated.")
+if env.int("NUM_PROXIES", default=0):
+    sys.exit("BookIt configuration error: NUM_PROXIES is no longer read; list your proxies in TRUSTED_PROXIES (CIDR).")
 # Never disable in production; THROTTLE_ENABLED=false is for load tests and benchmarks.
 THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
 

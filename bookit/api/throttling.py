@@ -13,7 +13,9 @@ checks, count in fixed windows with one atomic ``incr`` each (``Counter``).
 """
 
 import contextlib
+import functools
 import hashlib
+import ipaddress
 import logging
 import time
 
@@ -66,8 +68,33 @@ throttle_cache = ThrottleCache()
 
 
 def client_ip(request) -> str:
-    """The client's IP address, as every per-IP limit sees it."""
-    return throttling.BaseThrottle().get_ident(request)
+    """The client's IP address, as every per-IP limit sees it.
+
+    The TCP peer (``REMOTE_ADDR``), unless it is one of ``TRUSTED_PROXIES``:
+    then the address that proxy saw, the last one in ``X-Forwarded-For``, and
+    so on back through the trusted proxies. A client that reaches gunicorn
+    directly, or that writes its own ``X-Forwarded-For`` for the proxy to
+    append to, cannot choose the address its requests are counted under.
+    """
+    address = request.META.get("REMOTE_ADDR", "")
+    proxies = _networks(tuple(settings.TRUSTED_PROXIES))
+    hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    while proxies and _within(address, proxies) and (hop := hops.pop().strip() if hops else ""):
+        address = hop
+    return address
+
+
+@functools.cache
+def _networks(cidrs: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs)
+
+
+def _within(address: str, networks: tuple) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def parse_rate(rate: str) -> tuple[int, int]:

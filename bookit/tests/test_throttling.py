@@ -27,8 +27,8 @@ def fresh_counters(throttle_counters):
     """Each test starts with empty counters, Redis not marked down, and the given low rates only."""
 
 
-def login(client, email, ip="10.0.0.1", password="wrong-password"):  # noqa: S107
-    return client.post("/auth/login", {"email": email, "password": password}, REMOTE_ADDR=ip)
+def login(client, email, ip="10.0.0.1", password="wrong-password", **headers):  # noqa: S107
+    return client.post("/auth/login", {"email": email, "password": password}, REMOTE_ADDR=ip, **headers)
 
 
 def register(client, n, ip="10.0.0.1"):
@@ -133,6 +133,31 @@ class TestLogin:
             HTTP_X_FORWARDED_FOR="203.0.113.77",
         )
         assert_throttled(response)
+
+
+class TestClientIP:
+    def test_a_client_reaching_gunicorn_directly_cannot_choose_its_ip(self, anon, settings):
+        settings.THROTTLE_RATES["login"] = "2/min"
+        settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}  # how BookIt used to trust it
+        for n in range(2):
+            login(anon, "x@example.com", ip="203.0.113.7", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+        assert_throttled(login(anon, "x@example.com", ip="203.0.113.7", HTTP_X_FORWARDED_FOR="198.51.100.99"))
+
+    def test_behind_a_trusted_proxy_each_client_counts_under_the_address_the_proxy_saw(self, anon, settings):
+        settings.THROTTLE_RATES["login"] = "2/min"
+        settings.TRUSTED_PROXIES = ["10.0.0.0/8", "192.0.2.1"]
+        via_proxy = {"ip": "10.0.0.5"}
+        for _ in range(2):
+            login(anon, "x@example.com", **via_proxy, HTTP_X_FORWARDED_FOR="198.51.100.1")
+        assert_throttled(login(anon, "x@example.com", **via_proxy, HTTP_X_FORWARDED_FOR="198.51.100.1"))
+        # What the client wrote before the proxy's own entry changes nothing.
+        forged = "198.51.100.77, 198.51.100.1"
+        assert_throttled(login(anon, "x@example.com", **via_proxy, HTTP_X_FORWARDED_FOR=forged))
+        assert login(anon, "x@example.com", **via_proxy, HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 401
+        # Two trusted hops (a CDN at 192.0.2.1, then the load balancer): the client is the hop before both.
+        chain = "198.51.100.1, 192.0.2.1"
+        assert_throttled(login(anon, "x@example.com", **via_proxy, HTTP_X_FORWARDED_FOR=chain))
 
 
 def test_register_per_ip(anon, settings):
