@@ -1,5 +1,5 @@
 # Two commands: `make run` serves BookIt with demo data, `make test` runs the suite.
-# Without DATABASE_URL both use the embedded PostgreSQL in .data/ (see bookit/embedded_db.py).
+# Without DATABASE_URL both use the embedded PostgreSQL in .data/ (see bookit/db/embedded/).
 
 PYTHON ?= python3
 VENV := .venv
@@ -26,6 +26,8 @@ serve: install migrate
 	@echo "BookIt under gunicorn on http://$${GUNICORN_BIND:-127.0.0.1:8000}/ (JSON logs on stdout)"
 	$(BIN)/gunicorn -c gunicorn.conf.py bookit.wsgi
 
+# PYTEST_ARGS narrows the run: PYTEST_ARGS="-m 'not slow'" skips the slow system tests
+# (fuzzing, gunicorn, the browser) for a quick loop; with no args everything runs, as in CI.
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -58,7 +60,7 @@ lint: install
 	$(MANAGE) makemigrations --check --dry-run
 
 db-stop: install
-	$(BIN)/python -c 'from bookit import embedded_db; embedded_db.stop()'
+	$(BIN)/python -c 'from bookit.db.embedded import cluster; cluster.stop()'
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

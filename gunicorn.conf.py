@@ -19,14 +19,8 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # database-bound. Two per CPU keeps the CPUs busy while others wait on
 # PostgreSQL (4 on a 2-core host); at most 8 by default, since each worker holds
 # a database connection (see CONN_MAX_AGE in bookit/settings.py).
-# Measured with `make bench` (2 cores, wrk -t2 -c16, 8 s per scenario, a busy shared
-# machine, so +-20%): req/s of the bare DRF view / GET /me / POST /bookings, p99 of GET /me
-#   4 sync      1712 / 284 / 190, p99  76 ms    3 sync       1941 / 323 / 218, p99  95 ms
-#   2 sync      1219 / 355 / 188, p99 123 ms    2 x 4 gthread 1165 / 641 / 234, p99 265 ms
-#   4 x 2 gthread 1580 / 566 / 206, p99 347 ms
-# Threads serve more of the cheap requests but their p99 is 3-4 times worse (the GIL
-# queues requests inside a worker); sync workers keep the tail short, and 4 of them are
-# as fast as 3 within the noise. Kept: 4 sync workers.
+# Measured (BENCHMARKS.md, "gunicorn"): threaded workers serve more cheap requests but
+# with a p99 3-4 times worse; 4 sync workers keep the tail short.
 workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * _cpus(), 8)))
 # More than 1 switches gunicorn to its threaded worker (one connection per thread).
 threads = int(os.environ.get("GUNICORN_THREADS", 1))
@@ -36,10 +30,8 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 30))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
 # Recycle each worker after this many requests (plus jitter), bounding any slow leak; 0 = never.
-# Not every 1,000: a new worker imports Django and opens a database connection (about a
-# second of CPU), so at 1,500 req/s on 2 cores the old default restarted a worker every
-# 0.7 s and `make bench` measured the bare view at 492-666 req/s with a p99 of 1.5-2.7 s,
-# against 1,422-1,712 req/s and 31-37 ms with no recycling.
+# Not every 1,000: a new worker costs about a second of CPU, and at benchmark rates that
+# halved throughput (BENCHMARKS.md, "gunicorn").
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 50_000))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", 5_000))
 # No gunicornc control socket: unused, and every gunicorn of a user would share

@@ -7,6 +7,9 @@ import sys
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bookit.settings")
+    from bookit import local_secrets
+
+    local_secrets.create_missing()  # a dev checkout's secrets, before settings read them
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

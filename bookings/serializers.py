@@ -174,3 +174,12 @@ class BookingEventSerializer(serializers.ModelSerializer):
 
 class CalendarTokenSerializer(serializers.Serializer):
     url = serializers.URLField(help_text="Your feed's secret address; keep it private. POST again to replace it.")
+
+
+class BookingEventPageSerializer(serializers.Serializer):
+    """A page of a booking's history, as every list is paginated."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = BookingEventSerializer(many=True)

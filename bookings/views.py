@@ -21,6 +21,7 @@ from bookings.serializers import (
     AvailabilityQuerySerializer,
     AvailabilitySerializer,
     BookingCreateSerializer,
+    BookingEventPageSerializer,
     BookingEventSerializer,
     BookingSerializer,
     BookingStatusSerializer,
@@ -100,7 +101,7 @@ class BookingViewSet(ModelViewSet):
         booking = self.get_object()
         return _ics(calendar_of([booking], name=booking.service.name), f"booking-{booking.pk}.ics")
 
-    @extend_schema(summary="The booking's history, oldest first (owner or admin)", responses=BookingEventSerializer)
+    @extend_schema(summary="The booking's history, oldest first (owner or admin)", responses=BookingEventPageSerializer)
     @action(detail=True, methods=["get"], url_path="history", filterset_class=None)
     def history(self, request, pk=None):
         if not str(pk).isdigit():

@@ -5,7 +5,8 @@
     .venv/bin/python scripts/stress.py --attempts 300 --clients 32   # the CI size
 
 It creates its own database (``bookit_stress``, or STRESS_DATABASE_NAME, on
-DATABASE_URL's server or the embedded one), serves BookIt under gunicorn with several workers, and fires
+DATABASE_URL's server or the embedded one), serves BookIt under gunicorn with
+several workers (``bookit.testing.live_server``, gunicorn.conf.py), and fires
 booking attempts at a handful of overlapping slots, mixed with reschedules and
 cancellations of the bookings won. Then it checks the database directly:
 
@@ -20,46 +21,28 @@ It prints those counts and exits non-zero on any violation.
 
 import argparse
 import collections
-import json
 import os
 import random
-import socket
-import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bookit.testing.live_server import LiveServer, LiveServerError, setup_django, throwaway_database  # noqa: E402
+
 DB_NAME = os.environ.get("STRESS_DATABASE_NAME", "bookit_stress")
 SERVER_ENV = {"DATABASE_NAME": DB_NAME, "APP_ENV": "dev", "APP_DEBUG": "false", "THROTTLE_ENABLED": "false"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+LOG = ROOT / ".data" / "stress-gunicorn.log"
 
 
 def setup_database(clients: int, services: int):
     """Fresh database, migrated, with `clients` users and `services` services; returns (tokens, service ids)."""
-    os.environ.update(SERVER_ENV)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bookit.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    with connection._nodb_cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{DB_NAME}"')
-    call_command("migrate", verbosity=0)
+    setup_django(SERVER_ENV)
+    throwaway_database(DB_NAME)
 
     from rest_framework_simplejwt.tokens import AccessToken
 
@@ -75,59 +58,28 @@ def setup_database(clients: int, services: int):
     return [str(AccessToken.for_user(user)) for user in users], service_ids
 
 
-def start_server(port: int, workers: int) -> subprocess.Popen:
-    (ROOT / ".data").mkdir(exist_ok=True)
-    log = open(ROOT / ".data" / "stress-gunicorn.log", "w")  # noqa: SIM115 - lives as long as the server
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "bookit.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--access-logfile",
-            "-",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **SERVER_ENV},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    sys.exit("stress: gunicorn did not start; see .data/stress-gunicorn.log")
-
-
-def call(method: str, url: str, token: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        method=method,
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-    )
+def start_server(workers: int) -> LiveServer:
+    """gunicorn with `workers` sync workers, logging to .data/stress-gunicorn.log."""
+    LOG.parent.mkdir(exist_ok=True)
+    LOG.write_text("")
+    server = LiveServer({**SERVER_ENV, "GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": "1"}, log_path=LOG)
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, {}
+        return server.start()
+    except LiveServerError as error:
+        sys.exit(f"stress: {error}")
+
+
+def call(server: LiveServer, method: str, path: str, token: str, body: dict) -> tuple[int, dict]:
+    try:
+        status, content, _ = server.request(method, path, body, token=token)
     except OSError:
         return 599, {}  # connection failure: counted as a server error
+    return status, content
 
 
 def run(args) -> int:
     tokens, service_ids = setup_database(args.clients, args.services)
-    port = free_port()
-    server = start_server(port, args.workers)
-    base_url = f"http://127.0.0.1:{port}"
+    server = start_server(args.workers)
     # A handful of one-hour slots per service, 20 minutes apart: each overlaps its neighbours.
     origin = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
     slots = [origin + timedelta(minutes=20 * k) for k in range(args.slots)]
@@ -145,20 +97,22 @@ def run(args) -> int:
             mine = list(won[client])
         if mine and dice < 0.15:
             action, booking_id = "cancel", rng.choice(mine)
-            status, _ = call("PATCH", f"{base_url}/bookings/{booking_id}", token, {"status": "cancelled"})
+            status, _ = call(server, "PATCH", f"/bookings/{booking_id}", token, {"status": "cancelled"})
         elif mine and dice < 0.35:
             action, booking_id = "reschedule", rng.choice(mine)
             status, _ = call(
+                server,
                 "PATCH",
-                f"{base_url}/bookings/{booking_id}",
+                f"/bookings/{booking_id}",
                 token,
                 {"start_time": slot.isoformat().replace("+00:00", "Z")},
             )
         else:
             action = "create"
             status, body = call(
+                server,
                 "POST",
-                f"{base_url}/bookings",
+                "/bookings",
                 token,
                 {"service_id": service_id, "start_time": slot.isoformat().replace("+00:00", "Z")},
             )
@@ -173,8 +127,7 @@ def run(args) -> int:
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
             list(pool.map(task, plan))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
     elapsed = time.monotonic() - started
 
     from bookings.models import Booking

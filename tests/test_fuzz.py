@@ -21,7 +21,7 @@ from bookings.tests.factories import BookingFactory
 from bookit.tests.http import token_for
 from catalog.tests.factories import ServiceFactory
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fuzz]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fuzz, pytest.mark.slow]
 
 CHECKS = ",".join(
     [

@@ -20,7 +20,7 @@ from accounts.tests.factories import PASSWORD, UserFactory
 from bookings.models import Booking
 from bookings.tests.factories import BookingFactory
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 # Headless, and quiet on a machine without internet: no background or component-update traffic.

@@ -13,7 +13,7 @@ import yaml
 
 from bookit.logging import JsonFormatter
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def dockerfile() -> list[tuple[str, str]]:

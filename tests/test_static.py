@@ -53,6 +53,7 @@ def test_collectstatic_writes_the_manifest_whatever_the_debug_mode(debug):
     # A collectstatic run with debug on must still serve a later debug-off gunicorn (no "Missing manifest" 500).
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_VERSION"}
     env.update(APP_ENV="dev", APP_DEBUG=debug, DATABASE_URL="postgres://nobody@127.0.0.1/none")
+    env.update(SECRET_KEY="static-test-secret-key-0123456789abcdef", JWT_SECRET="static-test-jwt-0123456789abcdef")
     code = "import bookit.settings as s; print(s.STORAGES['staticfiles']['BACKEND'])"
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=settings.BASE_DIR, check=True

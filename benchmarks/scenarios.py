@@ -1,0 +1,247 @@
+"""The benchmark's scenarios and data: what is measured, on which rows, and the queries each endpoint runs.
+
+``SCENARIOS`` lists every run, ceilings first; ``prepare_database`` and
+``bench_data`` give them a seeded database and the ids and tokens they use;
+``count_queries`` counts each endpoint's queries in process.
+"""
+
+import io
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bookit.testing import live_server
+
+# Bookings from here on are the benchmark's own (POST scenarios, pgbench); each run deletes them afterwards.
+FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+PGBENCH_FROM = datetime(2200, 1, 1, tzinfo=UTC)
+SLOT_STEP = timedelta(hours=4)  # longer than any demo service's duration (2 h at most)
+SERVICES = 20
+USERS = 100  # fixed across scales: a user's share of a week stays the same, only the table grows
+WINDOW = timedelta(days=7)  # GET /bookings?from&to: the coming week
+SEARCH = "massage"
+
+
+@dataclass
+class Scenario:
+    name: str
+    path: str = ""
+    auth: str | None = None  # None, "user" or "admin"
+    method: str = "GET"
+    expect: int | None = None  # the only status accepted (409 for the conflict run); None: any 2xx
+    ceiling: str = "bare"  # ratio column: "bare", "pgbench+bare", "post" (the 201 run), or "" (a ceiling itself)
+    target: float | None = None  # minimum ratio to the ceiling, from the issue
+    read: bool = True  # p99 under 50 ms is a target for every read
+    scale: bool = False  # part of the 10k -> 1M comparison
+    kind: str = "wrk"  # "wrk", "pgbench" or "book" (fresh slots through wrk.lua)
+
+    def path_for(self, data: "Data") -> str:
+        return self.path.format(window=data.window, service=data.service_id)
+
+
+SCENARIOS = [
+    Scenario("pgbench INSERT booking (ceiling)", kind="pgbench", ceiling="", read=False),
+    Scenario("bare DRF view (ceiling)", "/bench/bare", ceiling=""),
+    Scenario("GET /health", "/health"),
+    Scenario("GET /services", "/services", target=0.35),
+    Scenario("GET /services?q&ordering", f"/services?q={SEARCH}&ordering=-average_rating"),
+    Scenario("GET /me", "/me", auth="user", target=0.40),
+    Scenario("GET /bookings?from&to (user)", "/bookings?{window}", auth="user", target=0.25, scale=True),
+    Scenario("GET /bookings?from&to (admin)", "/bookings?{window}", auth="admin", target=0.25, scale=True),
+    Scenario("GET /reviews/services/{id}", "/reviews/services/{service}"),
+    Scenario(
+        "POST /bookings (201)",
+        "/bookings",
+        auth="user",
+        ceiling="pgbench+bare",
+        target=0.20,
+        read=False,
+        scale=True,
+        kind="book",
+    ),
+    Scenario(
+        "POST /bookings (all 409)", "/bookings", auth="user", method="POST", expect=409, ceiling="post", read=False
+    ),
+]
+READ_P99_MS = 50.0
+SCALE_TARGET = 2 / 3  # from 10k to 1M, lose at most a third
+
+
+@dataclass
+class Result:
+    scenario: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    statuses: dict = field(default_factory=dict)
+    requests: int = 0
+    ratio: dict = field(default_factory=dict)
+    target: str = ""
+    met: bool | None = None
+
+
+# --- Data ------------------------------------------------------------------------------------
+
+
+def prepare_database(name: str, bookings: int, *, reuse: bool) -> None:
+    """Switch this process to database `name`, (re)created unless `reuse` and it holds `bookings` already."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bookings.models import Booking
+
+    fresh = live_server.throwaway_database(name, keep_if=lambda: reuse and _booking_count(name) == bookings)
+    delete_benchmark_rows()
+    started = time.monotonic()
+    call_command("seed_demo", users=USERS, services=SERVICES, bookings=bookings, stdout=io.StringIO())
+    if fresh:
+        print(f"  seeded {Booking.objects.count():,} bookings in {time.monotonic() - started:.0f} s", flush=True)
+    else:
+        print(f"  reusing {name} ({bookings:,} bookings)", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SEQUENCE IF NOT EXISTS bench_slot_seq")
+        cursor.execute("VACUUM (ANALYZE)")
+
+
+def _booking_count(name: str) -> int | None:
+    from django.db import DatabaseError, connection
+
+    with connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if not cursor.fetchone():
+            return None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM bookings_booking WHERE start_time < %s", [FAR_FUTURE])
+            return cursor.fetchone()[0]
+    except DatabaseError:  # not migrated yet
+        return None
+    finally:
+        connection.close()  # DROP DATABASE ... WITH (FORCE) would cut it
+
+
+def delete_benchmark_rows() -> None:
+    """Remove the bookings the write scenarios made, so every scenario sees the seeded data only."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM bookings_booking WHERE start_time >= %s", [FAR_FUTURE])
+        if cursor.rowcount:
+            cursor.execute("VACUUM (ANALYZE) bookings_booking")
+
+
+@dataclass
+class Data:
+    user_id: int
+    admin_id: int
+    tokens: dict
+    service_id: int  # POST scenarios and pgbench book this one, far in the future
+    conflict_body: str
+    window: str
+
+
+def bench_data() -> Data:
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from accounts.models import User
+    from bookings.models import Booking
+    from catalog.models import Service
+    from demo.logins import DEMO_ADMIN, DEMO_USER
+
+    user = User.objects.get(email=DEMO_USER[0])
+    admin = User.objects.get(email=DEMO_ADMIN[0])
+    service = Service.objects.filter(is_active=True, reviews__isnull=False).order_by("pk").first()
+    taken = Booking.objects.create(
+        user=user, service=service, start_time=FAR_FUTURE, end_time=FAR_FUTURE + timedelta(hours=1)
+    )
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    return Data(
+        user_id=user.pk,
+        admin_id=admin.pk,
+        tokens={"user": str(AccessToken.for_user(user)), "admin": str(AccessToken.for_user(admin))},
+        service_id=service.pk,
+        conflict_body=json.dumps({"service_id": service.pk, "start_time": iso(taken.start_time)}),
+        window=f"from={iso(start)}&to={iso(start + WINDOW)}",
+    )
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def keep_conflict_slot(data: Data) -> None:
+    """The all-409 scenario posts the slot of this booking; cleaning up after a write run removed it."""
+    from bookings.models import Booking
+
+    body = json.loads(data.conflict_body)
+    start = datetime.fromisoformat(body["start_time"])
+    Booking.objects.get_or_create(
+        service_id=data.service_id,
+        start_time=start,
+        defaults={"user_id": data.user_id, "end_time": start + timedelta(hours=1)},
+    )
+
+
+# --- Queries per request (in process, Django's test client) ----------------------------------
+
+
+def count_queries(data: Data) -> dict:
+    """Queries each endpoint runs, authentication included; lists at two page sizes to show they are constant."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    slot = FAR_FUTURE + timedelta(days=1)
+    book = json.dumps({"service_id": data.service_id, "start_time": iso(slot)})
+    checks = [
+        ("GET /health", "GET", "/health", None, None, 200),
+        ("GET /services", "GET", "/services", None, None, 200),
+        ("GET /services?page_size=5", "GET", "/services?page_size=5", None, None, 200),
+        ("GET /services?q&ordering", "GET", f"/services?q={SEARCH}&ordering=-average_rating", None, None, 200),
+        ("GET /me", "GET", "/me", "user", None, 200),
+        ("GET /bookings?from&to (user)", "GET", f"/bookings?{data.window}", "user", None, 200),
+        ("GET /bookings?from&to (admin)", "GET", f"/bookings?{data.window}", "admin", None, 200),
+        (
+            "GET /bookings?from&to&page_size=5 (admin)",
+            "GET",
+            f"/bookings?{data.window}&page_size=5",
+            "admin",
+            None,
+            200,
+        ),
+        (
+            "GET /bookings?from&to&page_size=100 (admin)",
+            "GET",
+            f"/bookings?{data.window}&page_size=100",
+            "admin",
+            None,
+            200,
+        ),
+        ("GET /reviews/services/{id}", "GET", f"/reviews/services/{data.service_id}", None, None, 200),
+        (
+            "GET /reviews/services/{id}?page_size=100",
+            "GET",
+            f"/reviews/services/{data.service_id}?page_size=100",
+            None,
+            None,
+            200,
+        ),
+        ("POST /bookings (201)", "POST", "/bookings", "user", book, 201),
+        ("POST /bookings (409)", "POST", "/bookings", "user", data.conflict_body, 409),
+    ]
+    client = Client()
+    counts = {}
+    for name, method, path, auth, body, expected in checks:
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {data.tokens[auth]}"} if auth else {}
+        with CaptureQueriesContext(connection) as queries:
+            response = client.generic(method, path, data=body or "", content_type="application/json", **headers)
+        if response.status_code != expected:
+            sys.exit(
+                f"bench: {method} {path} answered {response.status_code}, expected {expected}: {response.content[:300]}"
+            )
+        counts[name] = {"queries": len(queries), "sql": [query["sql"][:300] for query in queries.captured_queries]}
+    delete_benchmark_rows()
+    return counts
