@@ -79,7 +79,10 @@ def client_ip(request) -> str:
     address = request.META.get("REMOTE_ADDR", "")
     proxies = _networks(tuple(settings.TRUSTED_PROXIES))
     hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-    while proxies and _within(address, proxies) and (hop := hops.pop().strip() if hops else ""):
+    while proxies and _within(address, proxies) and hops:
+        hop = hops.pop().strip()
+        if not hop:  # no header, or an empty entry: the proxy named no one
+            break
         address = hop
     return address
 
