@@ -12,6 +12,17 @@ MAX_LENGTH = 31 * 1440  # minutes: a month, for room hire
 MAX_NOTICE = 366 * 1440
 
 
+def _limit(highest: int, help_text: str) -> models.PositiveIntegerField:
+    """A policy number from 0 to ``highest``, 0 by default."""
+    return models.PositiveIntegerField(default=0, validators=[MaxValueValidator(highest)], help_text=help_text)
+
+
+def _optional_limit(lowest: int, highest: int, help_text: str) -> models.PositiveIntegerField:
+    """A policy number from ``lowest`` to ``highest``; empty means the default named in ``help_text``."""
+    validators = [MinValueValidator(lowest), MaxValueValidator(highest)]
+    return models.PositiveIntegerField(null=True, blank=True, validators=validators, help_text=help_text)
+
+
 class Service(TimestampedModel):
     """Something people can book, for ``duration_minutes`` at a time."""
 
@@ -23,46 +34,15 @@ class Service(TimestampedModel):
 
     # Booking policy (catalog/schedule.py, bookings/rules.py); an empty field means the default in brackets.
     timezone = models.CharField(max_length=64, default="UTC", help_text="IANA name; working hours are in this zone.")
-    min_length_minutes = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(MAX_LENGTH)],
-        help_text="Shortest booking [duration].",
-    )
-    max_length_minutes = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(MAX_LENGTH)],
-        help_text="Longest booking [duration].",
-    )
-    buffer_minutes = models.PositiveIntegerField(
-        default=0, validators=[MaxValueValidator(1440)], help_text="Kept free after each booking."
-    )
-    min_notice_minutes = models.PositiveIntegerField(
-        default=0, validators=[MaxValueValidator(MAX_NOTICE)], help_text="Bookings start at least this far ahead."
-    )
-    max_advance_days = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(3660)],
-        help_text="How far ahead bookings may start [no horizon].",
-    )
-    slot_step_minutes = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(1440)],
-        help_text="Between slot starts [duration].",
-    )
-    cancellation_cutoff_hours = models.PositiveIntegerField(
-        default=0,
-        validators=[MaxValueValidator(8760)],
-        help_text="Owners cannot cancel or move a booking this close to its start.",
-    )
-    max_active_bookings_per_user = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(1000)],
-        help_text="Future, not cancelled bookings per user on this service [no cap].",
+    min_length_minutes = _optional_limit(1, MAX_LENGTH, "Shortest booking [duration].")
+    max_length_minutes = _optional_limit(1, MAX_LENGTH, "Longest booking [duration].")
+    buffer_minutes = _limit(1440, "Kept free after each booking.")
+    min_notice_minutes = _limit(MAX_NOTICE, "Bookings start at least this far ahead.")
+    max_advance_days = _optional_limit(1, 3660, "How far ahead bookings may start [no horizon].")
+    slot_step_minutes = _optional_limit(1, 1440, "Between slot starts [duration].")
+    cancellation_cutoff_hours = _limit(8760, "Owners cannot cancel or move a booking this close to its start.")
+    max_active_bookings_per_user = _optional_limit(
+        1, 1000, "Future, not cancelled bookings per user on this service [no cap]."
     )
 
     # Kept by a trigger on reviews_review (reviews migration 0002), in the review's own

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Service
@@ -37,18 +38,26 @@ POLICY_FIELDS = [
 ]
 
 
+@extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "09:00"})
+class ClockTimeField(serializers.TimeField):
+    """A wall-clock time as ``HH:MM`` (``HH:MM:SS`` is accepted on input)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", **kwargs)
+
+
 class WorkingHoursSerializer(serializers.Serializer):
     weekday = serializers.IntegerField(min_value=1, max_value=7, help_text="ISO: 1 = Monday ... 7 = Sunday.")
-    start = serializers.TimeField(format="%H:%M", help_text="Local time in the service's zone, e.g. 09:00.")
-    end = serializers.TimeField(format="%H:%M", help_text="After start, on the same day (split across midnight).")
+    start = ClockTimeField(help_text="Local time in the service's zone, e.g. 09:00.")
+    end = ClockTimeField(help_text="After start, on the same day (split across midnight).")
 
 
 class ScheduleExceptionSerializer(serializers.Serializer):
     """A date with other hours, or, without ``start`` and ``end``, closed all day."""
 
     date = serializers.DateField()
-    start = serializers.TimeField(format="%H:%M", required=False, allow_null=True)
-    end = serializers.TimeField(format="%H:%M", required=False, allow_null=True)
+    start = ClockTimeField(required=False, allow_null=True)
+    end = ClockTimeField(required=False, allow_null=True)
 
     def to_representation(self, instance):
         data = super().to_representation(instance)

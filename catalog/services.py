@@ -55,14 +55,8 @@ def service_create(
 ) -> Service:
     """A new service; the model's validators, its policy checks and its check constraints apply."""
     schedule = {field: policy.pop(field) for field in SCHEDULE_FIELDS if field in policy}
-    service = Service(
-        name=name,
-        description=description,
-        price=price,
-        duration_minutes=duration_minutes,
-        is_active=is_active,
-        **policy,
-    )
+    fields = {"name": name, "description": description, "price": price, "is_active": is_active}
+    service = Service(duration_minutes=duration_minutes, **fields, **policy)
     service.full_clean(exclude=["search_vector"])
     service.save()
     _replace_schedule(service, **schedule)

@@ -164,13 +164,19 @@ def run(args) -> int:
     return 1 if violations else 0
 
 
+OPTIONS = [
+    ("--attempts", 1200, "requests to fire"),
+    ("--clients", 64, "concurrent clients"),
+    ("--workers", 4, "gunicorn workers"),
+    ("--services", 3, "services to fight over"),
+    ("--slots", 8, "overlapping slots per service"),
+]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--attempts", type=int, default=1200, help="requests to fire (default 1200)")
-    parser.add_argument("--clients", type=int, default=64, help="concurrent clients (default 64)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
-    parser.add_argument("--services", type=int, default=3, help="services to fight over (default 3)")
-    parser.add_argument("--slots", type=int, default=8, help="overlapping slots per service (default 8)")
+    for option, default, meaning in OPTIONS:
+        parser.add_argument(option, type=int, default=default, help=f"{meaning} (default {default})")
     parser.add_argument("--seed", type=int, default=None, help="random seed for a repeatable plan")
     sys.exit(run(parser.parse_args()))
 

@@ -15,7 +15,6 @@ import psycopg
 import pytest
 
 from bookit.testing.live_server import REPO, LiveServer
-from bookit.testing.postgres import ThrowawayPostgres
 
 DATABASE = "bookit_prod_outage"
 HOST = "bookit.test"
@@ -25,14 +24,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def postgres():
-    server = ThrowawayPostgres()
-    try:
-        server.start()
-        server.create_database(DATABASE)
-        yield server
-    finally:
-        server.remove()
+def postgres(throwaway_postgres):
+    throwaway_postgres.create_database(DATABASE)
+    return throwaway_postgres
 
 
 @pytest.fixture

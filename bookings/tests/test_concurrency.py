@@ -31,18 +31,19 @@ def test_same_slot_many_clients_exactly_one_wins(live_server, tokens):
     assert Booking.objects.filter(service=service).count() == 1
 
 
+def post_at_once(live_server, tokens, bodies) -> list[int]:
+    """POST /bookings of each body by the token beside it, all at the same instant; the statuses."""
+    url = f"{live_server.url}/bookings"
+    calls = [lambda t=t, b=b: request("POST", url, token=t, body=b) for t, b in zip(tokens, bodies, strict=True)]
+    return [status for status, _ in race(calls)]
+
+
 def test_overlapping_slots_never_double_book(live_server, tokens):
     service = ServiceFactory(duration_minutes=60)
     base = future()
     # Sixteen one-hour slots starting 20 minutes apart: each overlaps its neighbours.
     bodies = [{"service_id": service.id, "start_time": iso(base + timedelta(minutes=20 * i))} for i in range(CLIENTS)]
-    results = race(
-        [
-            lambda t=t, b=b: request("POST", f"{live_server.url}/bookings", token=t, body=b)
-            for t, b in zip(tokens, bodies, strict=True)
-        ]
-    )
-    statuses = [status for status, _ in results]
+    statuses = post_at_once(live_server, tokens, bodies)
     assert set(statuses) <= {201, 409}
     assert statuses.count(201) == Booking.objects.filter(service=service).count() >= 1
     assert overlapping_pairs(service_id=service.id) == []
@@ -80,13 +81,7 @@ def test_buffers_hold_under_a_race(live_server, tokens):
     base = future()
     # One hour each, 75 minutes apart: free of each other, but each one's buffer reaches the next.
     bodies = [{"service_id": service.id, "start_time": iso(base + timedelta(minutes=75 * i))} for i in range(CLIENTS)]
-    results = race(
-        [
-            lambda t=t, b=b: request("POST", f"{live_server.url}/bookings", token=t, body=b)
-            for t, b in zip(tokens, bodies, strict=True)
-        ]
-    )
-    statuses = [status for status, _ in results]
+    statuses = post_at_once(live_server, tokens, bodies)
     assert set(statuses) <= {201, 409} and 201 in statuses
     assert statuses.count(201) == Booking.objects.filter(service=service).count()
     assert overlapping_pairs(service_id=service.id) == []

