@@ -11,6 +11,7 @@ from bookings.models import Booking
 from bookings.tests.factories import BookingFactory, future
 from bookit.domain_errors import ConflictError, DomainError
 from bookit.utc import iso_z
+from catalog.models import Service
 from catalog.tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -299,3 +300,22 @@ class TestDeletedMeanwhile:
         with pytest.raises(NotFoundError):
             change(booking)
         assert not Booking.objects.exists()
+
+
+class TestDeactivatedMeanwhile:
+    """A service deactivated between the request's read and the booking's INSERT takes no booking."""
+
+    def test_a_customer_is_told_no_such_service_and_nothing_is_written(self, user):
+        service = ServiceFactory()
+        Service.objects.filter(pk=service.pk).update(is_active=False)  # staff, after the request read it
+        with pytest.raises(ValidationError) as error:
+            book(user, service, future())
+        assert error.value.message_dict == {"service_id": [f"No service with id {service.pk}."]}
+        assert not Booking.objects.exists()
+
+    def test_staff_get_the_inactive_service_conflict(self, user, admin_user):
+        service = ServiceFactory()
+        Service.objects.filter(pk=service.pk).update(is_active=False)
+        with pytest.raises(ConflictError) as error:
+            services.booking_create(user=user, service=service, start_time=future(), actor=admin_user)
+        assert error.value.code == "service_inactive"
