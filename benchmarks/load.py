@@ -88,8 +88,9 @@ def pgbench_path() -> str | None:
 
 PGBENCH_SQL = """\
 INSERT INTO bookings_booking
-    (user_id, service_id, start_time, end_time, status, notes, cancellation_reason, created_at, updated_at)
-SELECT :user_id, :service_id, slot, slot + interval '1 hour', 'pending', '', '', now(), now()
+    (user_id, service_id, start_time, end_time, status, notes, cancellation_reason, buffer_minutes, sequence,
+     created_at, updated_at)
+SELECT :user_id, :service_id, slot, slot + interval '1 hour', 'pending', '', '', 0, 0, now(), now()
 FROM (SELECT timestamptz '{start}' + nextval('bench_slot_seq') * interval '4 hours' AS slot) AS next_slot
 RETURNING id;
 """

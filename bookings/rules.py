@@ -12,6 +12,8 @@ transaction, in ``bookings.services``.
 
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
+
 from bookings.models import Booking
 from bookit.domain_errors import ConflictError, DomainError
 from catalog.models import Service
@@ -102,6 +104,22 @@ def check_bookable(service: Service) -> None:
             code="service_inactive",
             field="service_id",
         )
+
+
+def check_still_bookable(service: Service, *, staff: bool) -> None:
+    """Under the service's advisory lock: the service is active now and stays so until this booking commits.
+
+    The row lock (FOR NO KEY UPDATE) makes a deactivation wait for this
+    transaction, and one that committed first is seen here. Bookers of the
+    service already queue on the advisory lock, so this adds no waiting among
+    them. A customer gets the answer for an unknown id (the catalog hides
+    inactive services); staff get ``check_bookable``'s 409.
+    """
+    current = Service.objects.select_for_update(no_key=True).filter(pk=service.pk).values_list("is_active").first()
+    if current is None or not current[0]:
+        if not staff:
+            raise ValidationError({"service_id": [f"No service with id {service.pk}."]})
+        check_bookable(Service(pk=service.pk, is_active=False))
 
 
 def check_cancellation_reason(*, cancelling: bool, reason: str | None) -> None:

@@ -7,6 +7,7 @@ from bookings.models import Booking, BookingEvent
 from bookit.api.fields import AwareDateTimeField
 from bookit.api.rows import RowRenderer
 from catalog.models import Service
+from catalog.selectors import service_list_visible
 from catalog.timezones import is_known_timezone
 
 
@@ -43,8 +44,15 @@ def booking_json(booking: Booking) -> dict:
 
 
 class BookingCreateSerializer(serializers.Serializer):
+    """``context["user"]`` books: a service that user cannot see (an inactive one, unless staff) is an unknown id.
+
+    The catalog hides inactive services from customers, so booking one must not
+    reveal it either: the same 400 as for an id that never existed. Staff see
+    every service and get ``bookings.rules.check_bookable``'s 409 instead.
+    """
+
     service_id = serializers.PrimaryKeyRelatedField(
-        queryset=Service.objects.defer("search_vector"),  # only `?q=` reads it
+        queryset=Service.objects.defer("search_vector"),  # only `?q=` reads it; narrowed per caller below
         pk_field=serializers.IntegerField(),  # 2.5 is an error, not service 2
         source="service",
         error_messages={"does_not_exist": "No service with id {pk_value}."},
@@ -52,6 +60,12 @@ class BookingCreateSerializer(serializers.Serializer):
     start_time = AwareDateTimeField()
     end_time = AwareDateTimeField(required=False, help_text="Defaults to start_time + the service's duration.")
     notes = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        visible = service_list_visible(user=self.context.get("user"))
+        fields["service_id"].queryset = visible.defer("search_vector")
+        return fields
 
 
 class BookingUpdateSerializer(serializers.Serializer):

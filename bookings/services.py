@@ -65,8 +65,13 @@ def booking_create(
         notes=notes,
         buffer_minutes=service.buffer_minutes,
     )
-    cap = service.max_active_bookings_per_user
-    check = None if staff or cap is None else lambda: rules.check_active_cap(user, service, cap, now=now)
+    cap = None if staff else service.max_active_bookings_per_user
+
+    def check() -> None:  # under the service's lock, just before the INSERT
+        rules.check_still_bookable(service, staff=staff)
+        if cap is not None:
+            rules.check_active_cap(user, service, cap, now=now)
+
     return write_under_service_lock(booking, action=Action.CREATED, actor_id=_actor_id(actor), check=check)
 
 

@@ -76,7 +76,7 @@ class BookingViewSet(ModelViewSet):
 
     @idempotent
     def create(self, request):
-        data = validated(BookingCreateSerializer, request.data)
+        data = validated(BookingCreateSerializer, request.data, context={"user": request.user})
         booking = services.booking_create(user=request.user, actor=request.user, **data)
         return Response(booking_json(booking), status=status.HTTP_201_CREATED)
 

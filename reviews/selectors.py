@@ -5,9 +5,10 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from accounts.models import User
 from reviews.models import Review
 
-# The columns of a row of GET /reviews/services/{id}: ReviewSerializer's fields. The
+# The columns of a row of GET /reviews/services/{id}: PublicReviewSerializer's fields (no
+# booking ids: they say nothing to the public and number everyone's bookings). The
 # reviewer's name is a subquery, not a join, so the page's count() leaves it out.
-REVIEW_ROW = ("id", "booking_id", "service_id", "rating", "comment", "created_at", "updated_at")
+REVIEW_ROW = ("id", "service_id", "rating", "comment", "created_at", "updated_at")
 REVIEWER_NAME = Subquery(User.objects.filter(pk=OuterRef("user_id")).values("full_name"))
 
 
@@ -17,7 +18,7 @@ def review_list_for_service(*, service_id: int) -> QuerySet[Review]:
 
 
 def review_rows_for_service(*, service_id: int) -> QuerySet:
-    """``review_list_for_service`` as the list endpoint's rows (dicts with ReviewSerializer's keys)."""
+    """``review_list_for_service`` as the list endpoint's rows (dicts with PublicReviewSerializer's keys)."""
     return Review.objects.filter(service_id=service_id).values(*REVIEW_ROW, reviewer_name=REVIEWER_NAME)
 
 

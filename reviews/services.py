@@ -46,4 +46,7 @@ def review_update(*, review: Review, user, rating: int | None = None, comment: s
 
 
 def review_delete(*, review: Review) -> None:
-    review.delete()
+    """Delete ``review``; one deleted meanwhile (two deletes at once) is a ``NotFoundError``."""
+    _, deleted = review.delete()
+    if not deleted.get(Review._meta.label):
+        raise NotFoundError("This review no longer exists.")

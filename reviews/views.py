@@ -12,6 +12,7 @@ from catalog import selectors as catalog_selectors
 from reviews import selectors, services
 from reviews.models import Review
 from reviews.serializers import (
+    PublicReviewSerializer,
     ReviewCreateSerializer,
     ReviewSerializer,
     ReviewUpdateSerializer,
@@ -55,7 +56,7 @@ class ReviewViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.
 
 @extend_schema(summary="Reviews of a service, newest first", auth=[{}, {"jwtAuth": []}])
 class ServiceReviewList(RowListMixin, generics.ListAPIView):
-    serializer_class = ReviewSerializer
+    serializer_class = PublicReviewSerializer
     permission_classes = [AllowAny]
 
     def get_queryset(self):

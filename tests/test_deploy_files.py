@@ -65,8 +65,9 @@ class TestCompose:
     def test_services_and_ports(self, compose):
         services = compose["services"]
         assert set(services) == {"app", "db", "redis", "migrate"}
-        assert services["app"]["ports"] == ["8000:8000"]
-        # The database and Redis are published on this machine's loopback only.
+        # The app, the database and Redis are published on this machine's loopback only: in production a
+        # buffering TLS proxy stands in front of gunicorn (README, Deployment).
+        assert services["app"]["ports"] == ["127.0.0.1:8000:8000"]
         assert services["db"]["ports"] == ["127.0.0.1:5432:5432"]
         assert services["redis"]["ports"] == ["127.0.0.1:6379:6379"]
 

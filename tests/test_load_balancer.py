@@ -66,7 +66,7 @@ def deployment(tmp_path_factory):
     env = {
         "REDIS_URL": require_redis(),
         "REDIS_KEY_PREFIX": f"bookit-test-{uuid.uuid4().hex}",  # Redis is shared with other runs
-        "NUM_PROXIES": "1",
+        "TRUSTED_PROXIES": "127.0.0.1",  # nginx
         # Everything from this test's one client IP: only the limit under test is low.
         "THROTTLE_ANON_RATE": "100000/min",
         "THROTTLE_USER_RATE": "100000/min",

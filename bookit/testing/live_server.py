@@ -75,6 +75,12 @@ def setup_django(env: Mapping[str, str]) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bookit.settings")
     local_secrets.create_missing()  # this process and its servers sign and check the same tokens
     django.setup()
+    from django.db import connection
+
+    # The tool's own work (migrate, seed_demo, VACUUM) is a batch job, like manage.py's commands, not a
+    # request: no statement timeout in this process. Its servers keep the request's (they read the env).
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    options["options"] = f"{options.get('options', '')} -c statement_timeout=0".strip()
 
 
 def throwaway_database(name: str, *, keep_if: Callable[[], bool] | None = None) -> bool:
