@@ -41,8 +41,8 @@ OVERLAPPING_PAIRS_SQL = """
     SELECT a.id, b.id FROM bookings_booking a
     JOIN bookings_booking b
       ON a.service_id = b.service_id AND a.id < b.id
-     AND tstzrange(a.start_time, a.end_time + a.buffer_minutes * interval '1 minute', '[)')
-      && tstzrange(b.start_time, b.end_time + b.buffer_minutes * interval '1 minute', '[)')
+     AND tstzrange(a.start_time, bookings_blocked_until(a.end_time, a.buffer_minutes), '[)')
+      && tstzrange(b.start_time, bookings_blocked_until(b.end_time, b.buffer_minutes), '[)')
     WHERE a.status <> 'cancelled' AND b.status <> 'cancelled'
 """
 
@@ -121,7 +121,8 @@ def booking_history(*, booking_id: int, user) -> QuerySet[BookingEvent]:
     Anyone else, and a booking without events, is a ``NotFoundError`` (as for a booking they cannot see).
     """
     events = BookingEvent.objects.filter(booking_id=booking_id).order_by("at", "id")
-    visible = events.exists() if user.is_staff else Booking.objects.filter(pk=booking_id, user=user).exists()
+    bookings = Booking.objects.filter(pk=booking_id)
+    visible = (events.exists() or bookings.exists()) if user.is_staff else bookings.filter(user=user).exists()
     if not visible:
         raise NotFoundError("No booking of yours with this id.", code="not_found")
     return events

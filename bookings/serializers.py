@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 from rest_framework import serializers
 
 from bookings.models import Booking, BookingEvent
+from bookings.rules import UNKNOWN_SERVICE
 from bookit.api.fields import AwareDateTimeField
 from bookit.api.rows import RowRenderer
 from catalog.models import Service
@@ -55,7 +56,7 @@ class BookingCreateSerializer(serializers.Serializer):
         queryset=Service.objects.defer("search_vector"),  # only `?q=` reads it; narrowed per caller below
         pk_field=serializers.IntegerField(),  # 2.5 is an error, not service 2
         source="service",
-        error_messages={"does_not_exist": "No service with id {pk_value}."},
+        error_messages={"does_not_exist": UNKNOWN_SERVICE},
     )
     start_time = AwareDateTimeField()
     end_time = AwareDateTimeField(required=False, help_text="Defaults to start_time + the service's duration.")
@@ -113,6 +114,7 @@ class AvailabilityQuerySerializer(serializers.Serializer):
     tz = serializers.CharField(required=False, max_length=64)
 
     MAX_DAYS = 31
+    EARLIEST, LATEST = datetime(2, 1, 1, tzinfo=UTC), datetime(9998, 12, 31, tzinfo=UTC)
 
     def get_fields(self):
         return {"from": WindowBoundField(), **super().get_fields()}  # `from` is a Python keyword
@@ -124,7 +126,12 @@ class AvailabilityQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs):
         zone = ZoneInfo(attrs.get("tz") or self.context["zone"])
-        start, end = (self._instant(attrs[name], zone) for name in ("from", "to"))
+        try:
+            start, end = (self._instant(attrs[name], zone) for name in ("from", "to"))
+        except OverflowError:
+            raise serializers.ValidationError({"from": "This window is out of range."}) from None
+        if start < self.EARLIEST or end > self.LATEST:  # room for a day's slots and buffers either side
+            raise serializers.ValidationError({"from": "Ask for a window between the years 2 and 9998."})
         if end <= start:
             raise serializers.ValidationError({"to": "`to` must be after `from`."})
         if end - start > timedelta(days=self.MAX_DAYS):

@@ -7,11 +7,12 @@ in the same transaction. ``actor`` is who asks: staff (``is_staff``) may skip
 the notice, horizon, cap and cancellation cutoff; ``None`` is the system.
 """
 
+import functools
 import secrets
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import ProtectedError, QuerySet
+from django.db.models import F, ProtectedError, QuerySet
 from django.utils import timezone
 
 from bookings import history, rules, selectors
@@ -68,7 +69,7 @@ def booking_create(
     cap = None if staff else service.max_active_bookings_per_user
 
     def check() -> None:  # under the service's lock, just before the INSERT
-        rules.check_still_bookable(service, staff=staff)
+        rules.check_still_bookable(service, as_unknown=not staff)
         if cap is not None:
             rules.check_active_cap(user, service, cap, now=now)
 
@@ -110,7 +111,8 @@ def booking_reschedule(
         "buffer_minutes": service.buffer_minutes,
         "sequence": booking.sequence + 1,
     }
-    return write_under_service_lock(booking, changes, action=Action.RESCHEDULED, actor_id=_actor_id(actor))
+    check = functools.partial(rules.check_still_bookable, service, as_unknown=False)  # under the lock
+    return write_under_service_lock(booking, changes, action=Action.RESCHEDULED, actor_id=_actor_id(actor), check=check)
 
 
 @transaction.atomic
@@ -263,4 +265,5 @@ def bookings_expire_pending(*, now: datetime | None = None, reason: str = EXPIRE
         status=Status.CANCELLED,
         cancelled_at=now,
         cancellation_reason=reason,
+        sequence=F("sequence") + 1,  # calendar apps take the cancellation
     )

@@ -37,6 +37,7 @@ from redis.exceptions import RedisError
 logger = logging.getLogger("bookit.replicas")
 
 PRIMARY_APPS = {"accounts", "auth", "sessions", "token_blacklist"}  # who may act, and as whom
+PRIMARY_MODELS = {"bookings.calendarfeed"}  # a rotated feed token stops working at once, on every instance
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 RETRY_SECONDS = 30.0
 
@@ -114,7 +115,12 @@ _reading: contextvars.ContextVar[_ReadRequest | None] = contextvars.ContextVar("
 class ReplicaRouter:
     def db_for_read(self, model, **hints) -> str:
         read = _reading.get()
-        if read is None or model._meta.app_label in PRIMARY_APPS or connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        if (
+            read is None
+            or model._meta.app_label in PRIMARY_APPS
+            or model._meta.label_lower in PRIMARY_MODELS
+            or connections[DEFAULT_DB_ALIAS].in_atomic_block
+        ):
             return DEFAULT_DB_ALIAS
         return read.database()
 
