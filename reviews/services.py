@@ -11,7 +11,7 @@ from reviews.models import Review
 
 @transaction.atomic
 def review_create(*, user, booking_id: int, rating: int, comment: str = "") -> Review:
-    """Review one's own completed booking. The unique (service, booking) constraint stops a second review, even a racing one.
+    """Review one's own completed booking; the unique (service, booking) stops a second review, even a racing one.
 
     The booking row is locked (not its service), so it cannot be deleted or
     change status while its review is written.
