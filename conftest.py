@@ -1,11 +1,13 @@
 """Shared test fixtures: API clients for anonymous, user and admin callers, and a staff browser for the admin."""
 
 import pytest
+from django.core.cache import caches
 from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
+from bookit.api.throttling import Counter, throttle_cache
 
 
 def client_for(user=None) -> APIClient:
@@ -63,3 +65,20 @@ def staff_client(staff):
     client = Client()
     client.force_login(staff)
     return client
+
+
+@pytest.fixture
+def throttle_counters(settings, monkeypatch):
+    """Throttling on with empty counters, Redis not marked down, and rates no test reaches unless it sets its own.
+
+    The fixed windows' clock stands still, early in a minute, an hour and a day,
+    so no test's requests straddle two windows.
+    """
+    monkeypatch.setattr(Counter, "timer", lambda self: 1_800_000_030.0)
+    settings.THROTTLE_ENABLED = True
+    settings.THROTTLE_RATES = dict.fromkeys(settings.THROTTLE_RATES, "1000/min")
+    caches["throttle"].clear()
+    throttle_cache.fallback.clear()
+    throttle_cache.down_until = 0.0
+    yield settings.THROTTLE_RATES
+    throttle_cache.down_until = 0.0

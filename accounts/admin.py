@@ -9,21 +9,62 @@ change made while the page was open, or another staff member's deactivation,
 stays. As in the bookings admin, the write happens while the form validates,
 inside a savepoint, so a ``DomainError`` (an email taken meanwhile, a user
 deleted meanwhile) becomes a form error instead of a 500. Setting or removing a
-password goes through ``accounts.services.user_set_password``, which revokes the
-user's refresh tokens, as when users change their own password.
+password goes through ``accounts.services.user_set_password``. A new password and
+a deactivation revoke the user's refresh tokens, as everywhere (a trigger on the
+user's row, see ``accounts.services``).
 """
 
 import copy
+import math
 
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from rest_framework.exceptions import Throttled
 
 from accounts import services
 from accounts.models import User
+from bookit.api import throttling
 from bookit.domain_errors import DomainError
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin's login form (``admin.site.login_form``) under the limits and counters of ``POST /auth/login``.
+
+    Without them the form would take unlimited guesses at staff passwords, each
+    a bcrypt hash. An attempt counts against the per-IP ``login`` rate, and a
+    wrong password (``authenticate`` found no one) against the failed password
+    checks (``PasswordGuesses``), the same counters as the API's: guesses do not
+    get twice the budget by taking both doors. A refusal is a form error.
+    """
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "throttled": "Too many login attempts; try again in %(seconds)d seconds.",
+    }
+
+    def clean(self):
+        email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if email is None or not password:
+            return super().clean()  # a missing field: no password to check
+        try:
+            throttling.enforce(throttling.LoginThrottle(), self.request)
+            with throttling.PasswordGuesses(self.request, email=email) as guesses:
+                try:
+                    return super().clean()
+                except ValidationError:
+                    if self.user_cache is None:  # a right password of a non-staff user is not a guess
+                        guesses.fail()
+                    raise
+        except Throttled as exc:
+            refusal = ValidationError(
+                self.error_messages["throttled"], code="throttled", params={"seconds": math.ceil(exc.wait or 1)}
+            )
+            raise refusal from exc
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -66,7 +107,7 @@ class UserChangeForm(BaseUserChangeForm):
 
 
 class PasswordChangeForm(AdminPasswordChangeForm):
-    """Staff set or remove a password through ``user_set_password``: the user's refresh tokens are revoked."""
+    """Staff set or remove a password through ``user_set_password``, which writes only that column."""
 
     def save(self, commit=True):
         password = self.cleaned_data["password1"] if self.cleaned_data["set_usable_password"] else None

@@ -9,12 +9,28 @@ midway through could leave its new token alive after a password change, or a
 refresh and a password change could deadlock on the blacklist's unique index.
 ``FOR NO KEY UPDATE`` is enough: it excludes another such lock and any update
 of the user, not the inserts that merely reference the user (bookings).
+
+Revoking on a new password or a deactivation is the database's job: a trigger
+on the user's row (``accounts/migrations/0003_*``) blacklists every unexpired
+refresh token of the account when its password hash changes or ``is_active``
+turns false, in the same transaction. A Python hook would miss paths: a
+``pre_save``/``post_save`` signal or a ``save()`` override never sees
+``QuerySet.update()``, which ``model_update`` (every service here) uses, and a
+``set_password()`` override knows nothing until something saves. The UPDATE of
+the row is the one place every path passes (these services, the admin's forms,
+``manage.py changepassword``, ``set_password()`` + ``save()`` in code, a shell's
+``update()``), and it already holds the row lock the rest of this module
+orders on. The price: Django's upgrade of a stored hash at login (after
+``BCRYPT_ROUNDS`` or the hasher changes) writes a new hash too, so it ends the
+account's other sessions once.
 """
 
 import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
@@ -22,8 +38,8 @@ from django.db import IntegrityError, transaction
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import RefreshToken, Token
+from rest_framework_simplejwt.utils import datetime_from_epoch, datetime_to_epoch
 
 from accounts.models import User
 from bookit.db.sqlstate import UNIQUE_VIOLATION, sqlstate
@@ -103,8 +119,8 @@ def user_update(
 def user_set_password(*, user: User, password: str | None) -> User:
     """Staff set a user's password (``None``: none, so password login is disabled), in the admin.
 
-    The same rule as a user's own change in ``user_update``: every refresh token
-    of the account is revoked. Staff's form has already run the password validators.
+    As for a user's own change in ``user_update``, every refresh token of the
+    account is revoked (by the database). Staff's form has already run the password validators.
     """
     _write_changes(user, {"password": make_password(password)}, new_password=password)
     return user
@@ -133,14 +149,11 @@ def _write_changes(user: User, changes: dict, *, new_password: str | None = None
     full-row save would undo what changed meanwhile, such as staff deactivating
     the account, or re-insert a deleted user (``NotFoundError`` instead). No
     ``full_clean``: its unique checks would be racy SELECTs; the constraint
-    decides (``_email_must_be_free``). A new password hash revokes every refresh
-    token of the account, signing out its other sessions.
+    decides (``_email_must_be_free``). A new password hash or a deactivation
+    revokes every refresh token of the account (the trigger, see the module's docstring).
     """
-    with transaction.atomic():
-        with _email_must_be_free():
-            written = model_update(instance=user, data=changes, validate=False)
-        if "password" in written:
-            _revoke_all_refresh_tokens(user)
+    with _email_must_be_free():
+        model_update(instance=user, data=changes, validate=False)
     if new_password is not None:
         password_validation.password_changed(new_password, user)  # what AbstractBaseUser.save() would do
 
@@ -153,18 +166,26 @@ def _with_changes(user: User, changes: dict) -> User:
     return candidate
 
 
-def _revoke_all_refresh_tokens(user: User) -> None:
-    """Blacklist every refresh token of ``user``; the caller holds the user's row lock (it updated the row)."""
-    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
-    # ignore_conflicts: one blacklisted meanwhile outside these services (the admin's token screens) is fine.
-    BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
-    )
-
-
 def _lock_user(user_id) -> User | None:
     """Lock the user's row for a write to its refresh tokens (see the module's docstring); None if there is none."""
     return User.objects.select_for_update(no_key=True).filter(pk=user_id).first()
+
+
+# The login that started a chain of refreshes, in seconds since the epoch (OpenID Connect's name for it).
+SESSION_START = "auth_time"
+
+
+def _session_end(token: Token) -> datetime:
+    """When the chain of refreshes ``token`` belongs to ends (``REFRESH_TOKEN_ABSOLUTE_LIFETIME`` after its login).
+
+    A token issued before this claim existed starts the clock at its own issue time.
+    """
+    started = token.payload.setdefault(SESSION_START, token["iat"])
+    return datetime_from_epoch(started) + settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME
+
+
+def _end_by(token: Token, end: datetime) -> None:
+    token["exp"] = min(token["exp"], datetime_to_epoch(end))
 
 
 def token_obtain(*, email: str, password: str) -> dict[str, str]:
@@ -175,7 +196,7 @@ def token_obtain(*, email: str, password: str) -> dict[str, str]:
     which accounts exist. The password is checked before the user's row is
     locked (bcrypt is slow); under the lock the stored hash must still accept
     it, so a password changed meanwhile cannot be followed by a token issued
-    for the old one.
+    for the old one. The refresh token starts a session (``auth_time``, see ``token_refresh``).
     """
     user = authenticate(email=email, password=password)  # None for inactive users, too
     with transaction.atomic():
@@ -187,6 +208,8 @@ def token_obtain(*, email: str, password: str) -> dict[str, str]:
         ):
             raise AuthenticationFailed(NO_ACTIVE_ACCOUNT, "no_active_account")
         refresh = RefreshToken.for_user(locked)
+        refresh[SESSION_START] = refresh["iat"]
+        _end_by(refresh, _session_end(refresh))
     return {"refresh": str(refresh), "access": str(refresh.access_token)}
 
 
@@ -209,6 +232,12 @@ def token_revoke(*, user: User, refresh: str) -> None:
 def token_refresh(*, refresh: str) -> dict[str, str]:
     """Rotate a refresh token: a new access and refresh token for it, and the old one is blacklisted.
 
+    Rotation renews the token, not the session: every token of a chain carries
+    the time of the login that started it (``auth_time``), and none, access
+    tokens included, outlives ``settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME`` after
+    it. Past that the refresh is ``AuthenticationFailed`` (``session_expired``,
+    401) and the client logs in again.
+
     Two refreshes of one token at once rotate it once: the user's row is locked
     before the blacklist is read, so the second waits for the first and then
     finds the token blacklisted. A token that is not a valid, unused refresh
@@ -224,12 +253,17 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
                 raise InvalidToken("The user of this token no longer exists.")
             if not user.is_active:
                 raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
-            access = str(token.access_token)
+            session_end = _session_end(token)
+            if token.current_time >= session_end:
+                raise AuthenticationFailed("This session has ended; log in again.", "session_expired")
+            access = token.access_token
+            _end_by(access, session_end)
             token.blacklist()
             token.set_jti()
             token.set_exp()
             token.set_iat()
+            _end_by(token, session_end)
             token.outstand()
     except TokenError as exc:
         raise InvalidToken(exc.args[0]) from exc
-    return {"access": access, "refresh": str(token)}
+    return {"access": str(access), "refresh": str(token)}

@@ -1,12 +1,15 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework_simplejwt.views import TokenViewBase
 
 from accounts import serializers, services
+from accounts.models import User
 from bookit.api import throttling
+from bookit.domain_errors import DomainError
 
 AUTH_TAG = ["auth"]
 
@@ -27,18 +30,28 @@ class RegisterView(GenericAPIView):
         return Response(serializers.user_json(user), status=status.HTTP_201_CREATED)
 
 
-class LoginView(throttling.OnlyFailedLoginsCount, TokenViewBase):
-    """Exchange email and password for an access and a refresh token."""
+class LoginView(TokenViewBase):
+    """Exchange email and password for an access and a refresh token.
+
+    Every attempt counts against the per-IP ``login`` rate; a wrong password
+    also against the limits on failed password checks (``PasswordGuesses``).
+    """
 
     serializer_class = serializers.LoginSerializer
     authentication_classes: list = []
-    throttle_classes = [throttling.LoginThrottle, throttling.LoginEmailThrottle, throttling.LoginFailureThrottle]
+    throttle_classes = [throttling.LoginThrottle]
 
     @extend_schema(tags=AUTH_TAG, auth=[])
     def post(self, request, *args, **kwargs):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(serializers.login_json(services.token_obtain(**data.validated_data)))
+        with throttling.PasswordGuesses(request, email=data.validated_data["email"]) as guesses:
+            try:
+                pair = services.token_obtain(**data.validated_data)
+            except AuthenticationFailed:
+                guesses.fail()
+                raise
+        return Response(serializers.login_json(pair))
 
 
 class RefreshView(TokenViewBase):
@@ -80,7 +93,20 @@ class MeView(GenericAPIView):
 
     @extend_schema(request=serializers.MeUpdateSerializer, responses={200: serializers.UserSerializer}, tags=["me"])
     def patch(self, request):
+        """A new email counts like a registration (both answer whether an email is taken); a wrong
+        ``current_password`` counts like a failed login, so an access token is no password oracle."""
         data = serializers.MeUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_update(user=request.user, **data.validated_data)
+        changes, user = data.validated_data, request.user
+        if changes.get("email") is not None and User.objects.normalize_email(changes["email"]) != user.email:
+            throttling.enforce(throttling.RegisterThrottle(), request, self)
+        if changes.get("current_password") is None:
+            return Response(serializers.user_json(services.user_update(user=user, **changes)))
+        with throttling.PasswordGuesses(request, email=user.email) as guesses:
+            try:
+                user = services.user_update(user=user, **changes)
+            except DomainError as exc:
+                if exc.code == "wrong_password":
+                    guesses.fail()
+                raise
         return Response(serializers.user_json(user))

@@ -93,6 +93,9 @@ class Booking(TimestampedModel):
                 violation_error_code="booking_conflict",
                 violation_error_message="This service is already booked at an overlapping time.",
             ),
+            # What the foreign keys of the booking's own rows (reviews) reference: the id with the
+            # co-location key, as Citus and partitioned tables need (SCALING.md).
+            models.UniqueConstraint(fields=["id", "service"], name="bookings_booking_id_service_unique"),
         ]
         indexes = [
             models.Index(fields=["user", "start_time"], name="bookings_user_start_idx"),

@@ -7,10 +7,12 @@ The services call ``check_period`` before they write; the availability read
 (``bookings.selectors.service_availability``) offers only periods that pass
 the same predicates, so every slot offered books. The rules that need the
 database (overlaps and buffers, the per-user cap) are judged in the write's
-transaction, in ``bookings.services``.
+transaction, under the service's lock (``bookings.writes``, with ``check_active_cap``).
 """
 
 from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
 
 from bookings.models import Booking
 from bookit.domain_errors import ConflictError, DomainError
@@ -90,18 +92,41 @@ def check_times(start_time: datetime, end_time: datetime, *, now: datetime) -> N
         raise DomainError("The end time must be after the start time.", code="end_before_start", field="end_time")
 
 
-def check_bookable(service: Service) -> None:
+# What a customer is told of a service they cannot see (the serializer's answer for an unknown id too).
+UNKNOWN_SERVICE = "No service with id {pk_value}."
+
+
+def check_bookable(service: Service, *, is_active: bool | None = None) -> None:
     """Only an active service takes a new booking or a move of an existing one.
 
     A 409 on both paths: the request itself is sound; it clashes with the
     service's current state (staff may reactivate it), as a taken slot does.
     """
-    if not service.is_active:
+    if not (service.is_active if is_active is None else is_active):
         raise ConflictError(
             "This service is not available for booking; its bookings cannot be made or moved.",
             code="service_inactive",
             field="service_id",
         )
+
+
+def check_still_bookable(service: Service, *, as_unknown: bool, active: bool | None = None) -> None:
+    """Under the service's advisory lock: the service is active now and stays so until this write commits.
+
+    The row lock (FOR NO KEY UPDATE) makes a deactivation wait for this
+    transaction, and one that committed first is seen here. Writers of the
+    service already queue on the advisory lock, so this adds no waiting among
+    them. A new booking's single statement (``bookings.writes``) takes the same
+    guarantee with a share lock of its own and passes what it found as
+    ``active``. With ``as_unknown`` (a customer's new booking: the catalog hides
+    inactive services) the answer is the serializer's for an unknown id;
+    otherwise ``check_bookable``'s 409.
+    """
+    if active is None:
+        active = Service.objects.select_for_update(no_key=True).filter(pk=service.pk, is_active=True).exists()
+    if not active and as_unknown:
+        raise ValidationError({"service_id": [UNKNOWN_SERVICE.format(pk_value=service.pk)]})
+    check_bookable(service, is_active=active)
 
 
 def check_cancellation_reason(*, cancelling: bool, reason: str | None) -> None:

@@ -9,6 +9,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from bookings import rules
 from bookings.calendar import token_digest
 from bookings.models import Booking, BookingEvent, CalendarFeed
+from bookit.db.replicas import read_connection
 from bookit.domain_errors import NotFoundError
 from catalog.models import Service
 from catalog.schedule import Schedule
@@ -81,27 +82,32 @@ def booking_page(
     sql = _BOOKING_PAGE.format(
         columns=", ".join(f"page.{column}" for column in _PAGE_COLUMNS), where=" AND ".join(where), order=order
     )
-    with connection.cursor() as cursor:
+    with read_connection(Booking).cursor() as cursor:
         cursor.execute(sql, [*params, *params, limit, offset])
         rows = cursor.fetchall()
     total = rows[0][0]
     return [dict(zip(_PAGE_COLUMNS, row[1:], strict=True)) for row in rows if row[1] is not None], total
 
 
+# Pairs of non-cancelled bookings of one service whose periods (each with its buffer) overlap.
+OVERLAPPING_PAIRS_SQL = """
+    SELECT a.id, b.id FROM bookings_booking a
+    JOIN bookings_booking b
+      ON a.service_id = b.service_id AND a.id < b.id
+     AND tstzrange(a.start_time, bookings_blocked_until(a.end_time, a.buffer_minutes), '[)')
+      && tstzrange(b.start_time, bookings_blocked_until(b.end_time, b.buffer_minutes), '[)')
+    WHERE a.status <> 'cancelled' AND b.status <> 'cancelled'
+"""
+
+
 def overlapping_pairs(*, service_id: int | None = None) -> list[tuple[int, int]]:
     """Pairs of non-cancelled bookings of one service whose periods (each with its buffer) overlap.
 
     Always empty while the exclusion constraint holds; tests and the stress
-    script use it to check the database directly, not through the API.
+    script use it to check the database directly, not through the API (system
+    tests that bring their own database run ``OVERLAPPING_PAIRS_SQL`` there).
     """
-    sql = """
-        SELECT a.id, b.id FROM bookings_booking a
-        JOIN bookings_booking b
-          ON a.service_id = b.service_id AND a.id < b.id
-         AND tstzrange(a.start_time, a.end_time + a.buffer_minutes * interval '1 minute', '[)')
-          && tstzrange(b.start_time, b.end_time + b.buffer_minutes * interval '1 minute', '[)')
-        WHERE a.status <> 'cancelled' AND b.status <> 'cancelled'
-    """
+    sql = OVERLAPPING_PAIRS_SQL
     params = []
     if service_id is not None:
         sql += " AND a.service_id = %s"
@@ -135,7 +141,7 @@ ORDER BY start_time
 
 
 def _busy_moments(service_id: int, start: datetime, end: datetime) -> list[tuple[float, float]]:
-    with connection.cursor() as cursor:
+    with read_connection(Booking).cursor() as cursor:
         cursor.execute(_BUSY, [service_id, start, end])
         return cursor.fetchall()
 
@@ -183,7 +189,8 @@ def booking_history(*, booking_id: int, user) -> QuerySet[BookingEvent]:
     Anyone else, and a booking without events, is a ``NotFoundError`` (as for a booking they cannot see).
     """
     events = BookingEvent.objects.filter(booking_id=booking_id).order_by("at", "id")
-    visible = events.exists() if user.is_staff else Booking.objects.filter(pk=booking_id, user=user).exists()
+    bookings = Booking.objects.filter(pk=booking_id)
+    visible = (events.exists() or bookings.exists()) if user.is_staff else bookings.filter(user=user).exists()
     if not visible:
         raise NotFoundError("No booking of yours with this id.", code="not_found")
     return events

@@ -4,10 +4,11 @@ from zoneinfo import ZoneInfo
 from rest_framework import serializers
 
 from bookings.models import Booking, BookingEvent
+from bookings.rules import UNKNOWN_SERVICE
 from bookit.api.fields import AwareDateTimeField
 from bookit.api.rows import RowRenderer
 from catalog.models import Service
-from catalog.selectors import service_by_id_with_schedule
+from catalog.selectors import service_by_id_with_schedule, service_visible
 from catalog.timezones import is_known_timezone
 
 
@@ -44,22 +45,32 @@ def booking_json(booking: Booking) -> dict:
 
 
 class ServiceIdField(serializers.PrimaryKeyRelatedField):
-    """A service id, read as the service with its schedule (one fixed query): what the booking rules need."""
+    """A service id, read as the service with its schedule (one fixed query): what the booking rules need.
+
+    A service that ``context["user"]`` cannot see is an unknown id.
+    """
 
     def to_internal_value(self, data):
         pk = self.pk_field.to_internal_value(data)
         service = service_by_id_with_schedule(pk)
-        if service is None:
+        if service is None or not service_visible(service, user=self.context.get("user")):
             self.fail("does_not_exist", pk_value=pk)
         return service
 
 
 class BookingCreateSerializer(serializers.Serializer):
+    """``context["user"]`` books: a service that user cannot see (an inactive one, unless staff) is an unknown id.
+
+    The catalog hides inactive services from customers, so booking one must not
+    reveal it either: the same 400 as for an id that never existed. Staff see
+    every service and get ``bookings.rules.check_bookable``'s 409 instead.
+    """
+
     service_id = ServiceIdField(
         queryset=Service.objects.all(),  # the schema's; the lookup is ServiceIdField's
         pk_field=serializers.IntegerField(),  # 2.5 is an error, not service 2
         source="service",
-        error_messages={"does_not_exist": "No service with id {pk_value}."},
+        error_messages={"does_not_exist": UNKNOWN_SERVICE},
     )
     start_time = AwareDateTimeField()
     end_time = AwareDateTimeField(required=False, help_text="Defaults to start_time + the service's duration.")
@@ -111,6 +122,7 @@ class AvailabilityQuerySerializer(serializers.Serializer):
     tz = serializers.CharField(required=False, max_length=64)
 
     MAX_DAYS = 31
+    EARLIEST, LATEST = datetime(2, 1, 1, tzinfo=UTC), datetime(9998, 12, 31, tzinfo=UTC)
 
     def get_fields(self):
         return {"from": WindowBoundField(), **super().get_fields()}  # `from` is a Python keyword
@@ -122,7 +134,12 @@ class AvailabilityQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs):
         zone = ZoneInfo(attrs.get("tz") or self.context["zone"])
-        start, end = (self._instant(attrs[name], zone) for name in ("from", "to"))
+        try:
+            start, end = (self._instant(attrs[name], zone) for name in ("from", "to"))
+        except OverflowError:
+            raise serializers.ValidationError({"from": "This window is out of range."}) from None
+        if start < self.EARLIEST or end > self.LATEST:  # room for a day's slots and buffers either side
+            raise serializers.ValidationError({"from": "Ask for a window between the years 2 and 9998."})
         if end <= start:
             raise serializers.ValidationError({"to": "`to` must be after `from`."})
         if end - start > timedelta(days=self.MAX_DAYS):

@@ -8,11 +8,12 @@ same transaction. ``actor`` is who asks: staff (``is_staff``) may skip
 the notice, horizon, cap and cancellation cutoff; ``None`` is the system.
 """
 
+import functools
 import secrets
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import ProtectedError, QuerySet
+from django.db.models import F, ProtectedError, QuerySet
 from django.utils import timezone
 
 from bookings import history, rules, selectors
@@ -66,8 +67,17 @@ def booking_create(
         notes=notes,
         buffer_minutes=service.buffer_minutes,
     )
-    cap = service.max_active_bookings_per_user
-    check = None if staff or cap is None else lambda: rules.check_active_cap(user, service, cap, now=now)
+    cap = None if staff else service.max_active_bookings_per_user
+    as_unknown = not staff  # a customer is told an inactive service is unknown (the catalog hides it)
+    if cap is None:
+        # Nothing to count: one statement, which also holds the service active until it commits.
+        still_bookable = functools.partial(rules.check_still_bookable, service, as_unknown=as_unknown)
+        return write_booking(booking, action=Action.CREATED, actor_id=_actor_id(actor), still_bookable=still_bookable)
+
+    def check() -> None:  # under the service's lock, just before the INSERT
+        rules.check_still_bookable(service, as_unknown=as_unknown)
+        rules.check_active_cap(user, service, cap, now=now)
+
     return write_booking(booking, action=Action.CREATED, actor_id=_actor_id(actor), check=check)
 
 
@@ -106,7 +116,8 @@ def booking_reschedule(
         "buffer_minutes": service.buffer_minutes,
         "sequence": booking.sequence + 1,
     }
-    return write_booking(booking, changes, action=Action.RESCHEDULED, actor_id=_actor_id(actor))
+    check = functools.partial(rules.check_still_bookable, service, as_unknown=False)  # under the lock
+    return write_booking(booking, changes, action=Action.RESCHEDULED, actor_id=_actor_id(actor), check=check)
 
 
 @transaction.atomic
@@ -259,4 +270,5 @@ def bookings_expire_pending(*, now: datetime | None = None, reason: str = EXPIRE
         status=Status.CANCELLED,
         cancelled_at=now,
         cancellation_reason=reason,
+        sequence=F("sequence") + 1,  # calendar apps take the cancellation
     )

@@ -65,6 +65,7 @@ class BookingViewSet(ModelViewSet):
     serializer_class = BookingSerializer
     filterset_class = BookingFilter
     permission_classes = [IsAuthenticated]
+    lookup_value_regex = "[0-9]+"  # ids are integers: anything else is the catch-all 404
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no real caller
@@ -95,7 +96,7 @@ class BookingViewSet(ModelViewSet):
 
     @idempotent
     def create(self, request):
-        data = validated(BookingCreateSerializer, request.data)
+        data = validated(BookingCreateSerializer, request.data, context={"user": request.user})
         booking = services.booking_create(user=request.user, actor=request.user, **data)
         return Response(booking_json(booking), status=status.HTTP_201_CREATED)
 
@@ -123,8 +124,6 @@ class BookingViewSet(ModelViewSet):
     @extend_schema(summary="The booking's history, oldest first (owner or admin)", responses=BookingEventPageSerializer)
     @action(detail=True, methods=["get"], url_path="history", filterset_class=None)
     def history(self, request, pk=None):
-        if not str(pk).isdigit():
-            raise NotFoundError("No booking with this id.")
         events = selectors.booking_history(booking_id=int(pk), user=request.user)
         page = self.paginate_queryset(events)
         return self.get_paginated_response(BookingEventSerializer(page, many=True).data)

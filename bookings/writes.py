@@ -86,14 +86,17 @@ def write_booking(
     action: str,
     actor_id: int | None,
     check: Callable[[], None] | None = None,
+    still_bookable: Callable[..., None] | None = None,
     attempts: int = 3,
 ) -> Booking:
     """INSERT ``booking`` (``changes`` None) or UPDATE the columns in ``changes``, with its history event.
 
     The write and its event (``action`` by ``actor_id``, None for the system)
-    commit together. A new booking without ``check`` is one speculative INSERT;
-    anything else runs under the service's advisory lock, ``check`` just before
-    the write, so a rule that counts rows (the per-user cap) sees every earlier
+    commit together. A new booking with ``still_bookable`` (and no ``check``) is
+    one speculative INSERT that holds its service while the service is active;
+    ``still_bookable(active=False)`` raises the answer when it is not. Anything
+    else runs under the service's advisory lock, ``check`` just before the
+    write, so a rule that counts rows (the per-user cap) sees every earlier
     writer's committed result and no later one. An overlap becomes a
     ``ConflictError``. Should PostgreSQL still abort the write with
     ``deadlock_detected`` (a status change racing a write it does not queue
@@ -103,8 +106,8 @@ def write_booking(
     before = None if changes is None else history.snapshot(booking)
     for attempt in range(1, attempts + 1):
         try:
-            if changes is None and check is None:
-                _insert_with_event(booking, action=action, actor_id=actor_id)
+            if changes is None and check is None and still_bookable is not None:
+                _insert_with_event(booking, action=action, actor_id=actor_id, still_bookable=still_bookable)
                 return booking
             with transaction.atomic():
                 with connection.cursor() as cursor:
@@ -140,7 +143,10 @@ def _values(instance, db) -> list:
     return [field.get_db_prep_save(field.pre_save(instance, True), db) for field in _FIELDS[type(instance)]]
 
 
-# The booking and its event in one statement; the holder of the slot when nothing was inserted
+# The booking and its event in one statement, if the service is active: the share lock on its
+# row makes a deactivation wait for this statement's transaction, and one that committed first
+# is seen (READ COMMITTED re-checks a locked row's latest version); concurrent bookers share it.
+# Then the holder of the slot when nothing was inserted
 # (read with the statement's snapshot: a holder that committed while we waited on it is not
 # seen, and _taken_period asks again). The holder is found through the constraint's GiST index
 # on the period: `service_id + 0` and `start_time + interval '0'` keep PostgreSQL off the
@@ -148,15 +154,17 @@ def _values(instance, db) -> list:
 # few rows overlap one slot): 50,000 rows of the service, or every booking from the oldest,
 # 60-400 ms at a million bookings instead of 1 ms.
 INSERT_WITH_EVENT = """
-WITH booking AS (
-    INSERT INTO bookings_booking ({booking_columns}) VALUES ({booking_values})
+WITH service AS (
+    SELECT id FROM catalog_service WHERE id = %s AND is_active FOR SHARE
+), booking AS (
+    INSERT INTO bookings_booking ({booking_columns}) SELECT {booking_values} FROM service
     ON CONFLICT DO NOTHING
     RETURNING id
 ), event AS (
     INSERT INTO bookings_bookingevent (booking_id, {event_columns})
     SELECT id, {event_values} FROM booking
 )
-SELECT (SELECT id FROM booking), holder.start_time, holder.blocked_until
+SELECT EXISTS (SELECT FROM service), (SELECT id FROM booking), holder.start_time, holder.blocked_until
 FROM (SELECT 1) AS one LEFT JOIN LATERAL (
     SELECT start_time, bookings_blocked_until(end_time, buffer_minutes) AS blocked_until
     FROM bookings_booking
@@ -187,17 +195,21 @@ def _insert_sql() -> str:
     )
 
 
-def _insert_with_event(booking: Booking, *, action: str, actor_id: int | None) -> None:
-    """INSERT ``booking`` and its ``action`` event in one statement, or raise the ConflictError of the taken slot."""
+def _insert_with_event(booking: Booking, *, action: str, actor_id: int | None, still_bookable) -> None:
+    """INSERT ``booking`` and its ``action`` event in one statement, or raise the ConflictError of the taken slot
+    (or ``still_bookable``'s answer for a service that is not active)."""
     db = connections[DEFAULT_DB_ALIAS]
     event = history.event_of(booking, action, actor_id=actor_id, before=None)
-    params = [*_values(booking, db), *_values(event, db)]
+    params = [booking.service_id, *_values(booking, db), *_values(event, db)]
     params += [booking.service_id, booking.start_time, booking.end_time, booking.buffer_minutes]
     # One statement is its own transaction; inside a caller's, a savepoint keeps that usable after an error.
     savepoint = transaction.atomic() if db.in_atomic_block else contextlib.nullcontext()
     with savepoint, db.cursor() as cursor:
         cursor.execute(_insert_sql(), params)
-        booking_id, holder_start, holder_end = cursor.fetchone()
+        active, booking_id, holder_start, holder_end = cursor.fetchone()
+    if not active:
+        still_bookable(active=False)
+        raise AssertionError("still_bookable(active=False) must raise")
     if booking_id is None:
         if holder_start is None:
             holder_start, holder_end = _taken_period(None, booking)

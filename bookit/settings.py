@@ -8,6 +8,7 @@ HSTS, and a missing or weak secret or a missing ``DATABASE_URL`` stops start-up
 with one line naming the variable.
 """
 
+import ipaddress
 import logging
 import os
 import secrets
@@ -40,6 +41,8 @@ IS_PROD = APP_ENV == "prod"
 IS_TEST = APP_ENV == "test"
 
 DEBUG = env.bool("APP_DEBUG", default=APP_ENV == "dev")
+if IS_PROD and DEBUG:  # debug pages show settings, code and data to anyone
+    _fail("APP_DEBUG is true; APP_ENV=prod never runs in debug mode (unset it).")
 
 
 def _secret(name: str) -> str:
@@ -93,6 +96,7 @@ MIDDLEWARE = [
     # Outermost: every response, static files and 413s included, gets a request
     # id, an access line and the security headers.
     "bookit.middleware.RequestLogMiddleware",
+    "bookit.db.replicas.ReadRoutingMiddleware",  # only with DATABASE_REPLICA_URLS
     "django.middleware.security.SecurityMiddleware",
     "bookit.middleware.ContentSecurityPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -151,22 +155,46 @@ DATABASES["default"].update(
 )
 # Fail fast (-> 503) instead of hanging when the database is unreachable.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2))
+# No statement holds a worker past DB_STATEMENT_TIMEOUT_MS (-> 503 database_timeout); manage.py's
+# commands but runserver (migrations, batch jobs) get DB_COMMAND_STATEMENT_TIMEOUT_MS (0: no limit).
+IS_COMMAND = Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] != ["runserver"]
+_timeout = ("DB_COMMAND_STATEMENT_TIMEOUT_MS", 600_000) if IS_COMMAND else ("DB_STATEMENT_TIMEOUT_MS", 5000)
+STATEMENT_TIMEOUT_MS = env.int(_timeout[0], default=_timeout[1])
+_options = DATABASES["default"]["OPTIONS"]
+_options["options"] = f"{_options.get('options', '')} -c statement_timeout={STATEMENT_TIMEOUT_MS}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------
-# Throttling counters: in Redis when REDIS_URL is set (all workers share them), else in
-# local memory, as while Redis is down (bookit/api/throttling.py); short timeouts keep
-# a dead Redis from slowing requests.
+# Throttling counters and read-your-writes markers ("routing", bookit/db/replicas.py): in Redis
+# when REDIS_URL is set (all workers share them), else in local memory, as while Redis is down
+# (bookit/api/throttling.py); short timeouts keep a dead Redis from slowing requests.
 REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="bookit")  # deployments sharing one Redis differ here
 _LOCAL_MEMORY = "django.core.cache.backends.locmem.LocMemCache"
 CACHES = {"default": {"BACKEND": _LOCAL_MEMORY}, "throttle": {"BACKEND": _LOCAL_MEMORY, "LOCATION": "throttle"}}
 if REDIS_URL:
     CACHES["throttle"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "bookit",
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
         "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
     }
+CACHES["routing"] = {**CACHES["throttle"], "KEY_PREFIX": f"{REDIS_KEY_PREFIX}-routing"}
+
+# --- Read replicas (bookit/db/replicas.py) -----------------------------------
+# Streaming standbys of DATABASE_URL's server (same database name): GET requests read from
+# one, except a user's own for READ_YOUR_WRITES_SECONDS after a write.
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+READ_YOUR_WRITES_SECONDS = env.int("READ_YOUR_WRITES_SECONDS", default=10)
+for _number, _replica in enumerate(map(environ.Env.db_url_config, DATABASE_REPLICA_URLS), 1):
+    _replica["OPTIONS"] = {**DATABASES["default"]["OPTIONS"], **_replica.get("OPTIONS", {})}
+    _replica.update(NAME=DATABASE_NAME or _replica["NAME"], TEST={"MIRROR": "default"})
+    # Health checks on replicas only: the router tests a replica before it routes a read there,
+    # so a dead one means reads from the primary, not a 503 (bookit/db/replicas.py).
+    DATABASES[f"replica{_number}"] = {**DATABASES["default"], **_replica, "CONN_HEALTH_CHECKS": True}
+if DATABASE_REPLICA_URLS and not REDIS_URL:
+    _fail("DATABASE_REPLICA_URLS needs REDIS_URL: every instance must know who wrote recently.")
+DATABASE_ROUTERS = ["bookit.db.replicas.ReplicaRouter"] if DATABASE_REPLICA_URLS else []
 
 # --- Accounts and passwords -------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -207,14 +235,12 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTAuthentication"],  # simplejwt's, leaner lookup
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["bookit.api.parsers.JSONParser"],  # DRF's, with a nesting limit
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "bookit.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "bookit.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "bookit.api.error_responses.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["bookit.api.throttling.AnonThrottle", "bookit.api.throttling.UserThrottle"],
-    # X-Forwarded-For hops trusted for the client IP (0: the TCP peer): the proxies in front.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SIMPLE_JWT = {
@@ -227,17 +253,28 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
+# Rotation renews a token, not the session: refreshes end this long after the login (accounts.services).
+REFRESH_TOKEN_ABSOLUTE_LIFETIME = timedelta(days=env.int("REFRESH_TOKEN_ABSOLUTE_DAYS", default=30))
 
 # --- Throttling (bookit/api/throttling.py) -----------------------------------
+# Per-IP limits trust X-Forwarded-For only from these TCP peers (addresses, CIDR ranges).
+TRUSTED_PROXIES = [proxy.strip() for proxy in env.list("TRUSTED_PROXIES", default=[])]
+try:
+    [ipaddress.ip_network(proxy, strict=False) for proxy in TRUSTED_PROXIES]
+except ValueError as exc:
+    _fail(f"TRUSTED_PROXIES: {exc}; give addresses or CIDR ranges, comma-separated.")
+if env.int("NUM_PROXIES", default=0):  # it trusted any peer's header; ignoring it would count all as the proxy
+    _fail("NUM_PROXIES is no longer read; list your proxies in TRUSTED_PROXIES (CIDR).")
 # Never disable in production; THROTTLE_ENABLED=false is for load tests and benchmarks.
 THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
 DEFAULT_THROTTLE_RATES = {  # DRF rates ("10/min"); THROTTLE_<NAME>_RATE overrides each
     "anon": "120/min",  # any endpoint, per client IP
     "user": "600/min",  # any endpoint, per signed-in user
-    "login": "20/min",  # POST /auth/login, per client IP
-    "login_failures": "5/min",  # failed POST /auth/login, per client IP
-    "login_email": "5/min",  # POST /auth/login, per email address tried
-    "register": "10/hour",  # POST /auth/register, per client IP
+    "login": "20/min",  # POST /auth/login and the admin's login, per client IP
+    "login_failures": "5/min",  # failed password checks (login, admin, PATCH /me), per client IP
+    "login_email_ip": "10/hour",  # ... per account and client IP
+    "login_email": "100/hour",  # ... per account, all IPs together: a ceiling no one IP reaches
+    "register": "10/hour",  # POST /auth/register and email changes in PATCH /me, per client IP
 }
 # Tests get rates no test reaches, whatever the environment says; the throttling tests set their own.
 THROTTLE_RATES = {

@@ -2,9 +2,11 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from accounts.admin import AdminLoginForm
 from bookit.api import views
 
 admin.site.site_header = admin.site.site_title = "BookIt administration"
+admin.site.login_form = AdminLoginForm  # the API's login limits
 admin.site.index_title = "Services, bookings, reviews and users"
 
 urlpatterns = [

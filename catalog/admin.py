@@ -1,8 +1,10 @@
+import contextlib
+
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from bookit.domain_errors import DomainError
+from bookit.domain_errors import DomainError, NotFoundError
 from catalog import selectors, services
 from catalog.models import ScheduleException, Service, WorkingHours
 from catalog.schedule import check_intervals
@@ -92,11 +94,13 @@ class ServiceAdmin(admin.ModelAdmin):
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def delete_model(self, request, obj):
-        services.service_delete(service=obj)
+        with contextlib.suppress(NotFoundError):  # deleted meanwhile: what staff asked for
+            services.service_delete(service=obj)
 
     def delete_queryset(self, request, queryset):
         for service in queryset:
-            services.service_delete(service=service)
+            with contextlib.suppress(NotFoundError):
+                services.service_delete(service=service)
 
     @admin.action(description="Activate selected services", permissions=["change"])
     def activate(self, request, queryset):

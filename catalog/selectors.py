@@ -6,6 +6,7 @@ from django.db import connection
 from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Cast, Coalesce, NullIf, Round
 
+from bookit.db.replicas import read_connection
 from bookit.domain_errors import NotFoundError
 from catalog.models import Service
 
@@ -31,9 +32,14 @@ def _visible(services: QuerySet[Service], *, staff: bool) -> QuerySet[Service]:
     return services if staff else services.filter(is_active=True)
 
 
+def service_visible(service: Service, *, user) -> bool:
+    """Whether the caller may see this service (read already): the rule of ``service_list_visible``."""
+    return service.is_active or bool(user and user.is_staff)
+
+
 def catalog_version() -> int:
     """The version of everything the catalog shows; it changes in the transaction of every change (migration 0004)."""
-    with connection.cursor() as cursor:
+    with read_connection(Service).cursor() as cursor:
         cursor.execute("SELECT version FROM catalog_version")
         return cursor.fetchone()[0]
 
@@ -69,7 +75,7 @@ FROM catalog_service AS s WHERE id = %s
 
 def service_by_id_with_schedule(pk: int) -> Service | None:
     """The service with this id (active or not) and its schedule (``Schedule.of`` uses it), or None."""
-    with connection.cursor() as cursor:
+    with read_connection(Service).cursor() as cursor:
         cursor.execute(_SERVICE_WITH_SCHEDULE, [pk])
         row = cursor.fetchone()
     if row is None:

@@ -8,7 +8,7 @@ from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 
 from bookit.db.updates import model_update
-from bookit.domain_errors import ConflictError
+from bookit.domain_errors import ConflictError, NotFoundError
 from catalog.models import ScheduleException, Service, WorkingHours
 from catalog.schedule import check_intervals
 
@@ -74,8 +74,9 @@ def service_update(*, service: Service, **changes: Unpack[ServiceChanges]) -> Se
     if unknown:
         raise TypeError(f"service_update() got fields it cannot write: {', '.join(sorted(unknown))}")
     schedule = {field: changes.pop(field) for field in SCHEDULE_FIELDS if field in changes}
-    if schedule:  # two edits of one service's hours apply one after the other
-        list(Service.objects.select_for_update().filter(pk=service.pk).values_list("pk"))
+    # Two edits of one service's hours apply one after the other, and never to a service deleted meanwhile.
+    if schedule and not Service.objects.select_for_update().filter(pk=service.pk).exists():
+        raise NotFoundError("This service no longer exists.")
     model_update(instance=service, data=changes)
     _replace_schedule(service, **schedule)
     return service
@@ -98,14 +99,16 @@ def _replace_schedule(service: Service, *, working_hours: list[dict] | None = No
 
 @transaction.atomic
 def service_delete(*, service: Service) -> None:
-    """A service with bookings keeps its history: deactivate it instead."""
+    """A service with bookings keeps its history: deactivate it instead. One gone meanwhile is a ``NotFoundError``."""
     try:
-        service.delete()
+        _, deleted = service.delete()
     except ProtectedError as exc:
         raise ConflictError(
             "This service has bookings and cannot be deleted; deactivate it instead (is_active=false).",
             code="service_has_bookings",
         ) from exc
+    if not deleted.get(Service._meta.label):
+        raise NotFoundError("This service no longer exists.")
 
 
 def service_set_active(*, services: QuerySet[Service], is_active: bool) -> int:

@@ -6,6 +6,7 @@ from bookit.api.caching import VersionedAnswers, versioned_response
 from bookit.api.error_responses import ErrorSerializer
 from bookit.api.permissions import IsAdminOrReadOnly
 from bookit.api.viewsets import ModelViewSet, validated
+from bookit.domain_errors import NotFoundError
 from catalog import selectors, services
 from catalog.filters import ServiceFilter
 from catalog.serializers import ServiceDetailSerializer, ServiceInputSerializer, ServiceSerializer
@@ -67,4 +68,7 @@ class ServiceViewSet(ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _read(self, service):
-        return ServiceDetailSerializer(self.get_queryset().get(pk=service.pk)).data
+        fresh = self.get_queryset().filter(pk=service.pk).first()
+        if fresh is None:  # deleted since the write committed
+            raise NotFoundError("This service no longer exists.")
+        return ServiceDetailSerializer(fresh).data

@@ -1,5 +1,8 @@
+import contextlib
+
 from django.contrib import admin
 
+from bookit.domain_errors import NotFoundError
 from reviews import services
 from reviews.models import Review
 
@@ -22,8 +25,10 @@ class ReviewAdmin(admin.ModelAdmin):
         return False
 
     def delete_model(self, request, obj):
-        services.review_delete(review=obj)
+        with contextlib.suppress(NotFoundError):  # deleted meanwhile: what staff asked for
+            services.review_delete(review=obj)
 
     def delete_queryset(self, request, queryset):
         for review in queryset:
-            services.review_delete(review=review)
+            with contextlib.suppress(NotFoundError):
+                services.review_delete(review=review)

@@ -3,21 +3,24 @@
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from accounts.models import User
+from bookit.domain_errors import NotFoundError
+from catalog.selectors import service_list_visible
 from reviews.models import Review
 
-# The columns of a row of GET /reviews/services/{id}: ReviewSerializer's fields. The
+# The columns of a row of GET /reviews/services/{id}: PublicReviewSerializer's fields (no
+# booking ids: they say nothing to the public and number everyone's bookings). The
 # reviewer's name is a subquery, not a join, so the page's count() leaves it out.
-REVIEW_ROW = ("id", "booking_id", "service_id", "rating", "comment", "created_at", "updated_at")
+REVIEW_ROW = ("id", "service_id", "rating", "comment", "created_at", "updated_at")
 REVIEWER_NAME = Subquery(User.objects.filter(pk=OuterRef("user_id")).order_by().values("full_name"))
 
 
-def review_list_for_service(*, service_id: int) -> QuerySet[Review]:
-    """Newest first, with the reviewer's name in the same query."""
-    return Review.objects.filter(service_id=service_id).select_related("user")
+def review_rows_for_service(*, service_id: int, user) -> QuerySet:
+    """The reviews of a service the caller may see, newest first, as rows with PublicReviewSerializer's keys.
 
-
-def review_rows_for_service(*, service_id: int) -> QuerySet:
-    """``review_list_for_service`` as the list endpoint's rows (dicts with ReviewSerializer's keys)."""
+    A service the caller cannot see (an inactive one, unless staff) is a ``NotFoundError``, as an unknown one.
+    """
+    if not service_list_visible(user=user).filter(pk=service_id).exists():
+        raise NotFoundError("No service with this id.")
     return Review.objects.filter(service_id=service_id).values(*REVIEW_ROW, reviewer_name=REVIEWER_NAME)
 
 

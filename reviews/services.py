@@ -11,7 +11,7 @@ from reviews.models import Review
 
 @transaction.atomic
 def review_create(*, user, booking_id: int, rating: int, comment: str = "") -> Review:
-    """Review one's own completed booking. The one-to-one constraint stops a second review, even a racing one.
+    """Review one's own completed booking; the unique (service, booking) stops a second review, even a racing one.
 
     The booking row is locked (not its service), so it cannot be deleted or
     change status while its review is written.
@@ -28,7 +28,7 @@ def review_create(*, user, booking_id: int, rating: int, comment: str = "") -> R
         with transaction.atomic():
             review.save()
     except IntegrityError as exc:
-        if sqlstate(exc) == UNIQUE_VIOLATION:  # the one-to-one on booking
+        if sqlstate(exc) == UNIQUE_VIOLATION:  # the unique (service, booking)
             raise ConflictError("This booking already has a review.", code="already_reviewed") from exc
         raise
     return review
@@ -46,4 +46,7 @@ def review_update(*, review: Review, user, rating: int | None = None, comment: s
 
 
 def review_delete(*, review: Review) -> None:
-    review.delete()
+    """Delete ``review``; one deleted meanwhile (two deletes at once) is a ``NotFoundError``."""
+    _, deleted = review.delete()
+    if not deleted.get(Review._meta.label):
+        raise NotFoundError("This review no longer exists.")

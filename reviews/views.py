@@ -1,4 +1,3 @@
-from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -13,6 +12,7 @@ from catalog import selectors as catalog_selectors
 from reviews import selectors, services
 from reviews.models import Review
 from reviews.serializers import (
+    PublicReviewSerializer,
     ReviewCreateSerializer,
     ReviewSerializer,
     ReviewUpdateSerializer,
@@ -56,13 +56,10 @@ class ReviewViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.
 
 @extend_schema(summary="Reviews of a service, newest first", auth=[{}, {"jwtAuth": []}])
 class ServiceReviewList(RowListMixin, generics.ListAPIView):
-    serializer_class = ReviewSerializer
+    serializer_class = PublicReviewSerializer
     permission_classes = [AllowAny]
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Review.objects.none()
-        return selectors.review_list_for_service(service_id=self.kwargs["service_id"])
+    queryset = Review.objects.none()  # only for the schema: the list reads ``get_rows``
 
     answers = VersionedAnswers()  # this process's, shared by every request
 
@@ -77,7 +74,4 @@ class ServiceReviewList(RowListMixin, generics.ListAPIView):
         )
 
     def get_rows(self):
-        service_id = self.kwargs["service_id"]
-        if not catalog_selectors.service_list_visible(user=self.request.user).filter(pk=service_id).exists():
-            raise Http404
-        return selectors.review_rows_for_service(service_id=service_id)
+        return selectors.review_rows_for_service(service_id=self.kwargs["service_id"], user=self.request.user)

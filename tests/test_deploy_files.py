@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from bookit.logging import JsonFormatter
+from bookit.testing.balancer import site_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -64,8 +65,9 @@ class TestCompose:
     def test_services_and_ports(self, compose):
         services = compose["services"]
         assert set(services) == {"app", "db", "redis", "migrate"}
-        assert services["app"]["ports"] == ["8000:8000"]
-        # The database and Redis are published on this machine's loopback only.
+        # The app, the database and Redis are published on this machine's loopback only: in production a
+        # buffering TLS proxy stands in front of gunicorn (README, Deployment).
+        assert services["app"]["ports"] == ["127.0.0.1:8000:8000"]
         assert services["db"]["ports"] == ["127.0.0.1:5432:5432"]
         assert services["redis"]["ports"] == ["127.0.0.1:6379:6379"]
 
@@ -145,3 +147,14 @@ def test_make_serve_migrates_collects_static_and_runs_gunicorn_without_debug():
     assert "gunicorn -c gunicorn.conf.py bookit.wsgi" in steps[-1]
     makefile = (REPO / "Makefile").read_text()
     assert "serve: export APP_DEBUG = false" in makefile
+
+
+def test_the_readme_shows_the_nginx_site_that_the_load_balancer_test_runs():
+    site = site_config(
+        servers=["10.0.0.11:8000", "10.0.0.12:8000"],
+        listen="443",
+        server_name="api.example.com",
+        certificate="/etc/ssl/bookit/fullchain.pem",
+        key="/etc/ssl/bookit/privkey.pem",
+    )
+    assert f"```nginx\n{site}```" in (REPO / "README.md").read_text()

@@ -14,10 +14,9 @@ import sys
 import psycopg
 import pytest
 
-from bookit.testing.live_server import REPO, LiveServer
+from bookit.testing.live_server import PROXIED, REPO, LiveServer, production_env
 
 DATABASE = "bookit_prod_outage"
-HOST = "bookit.test"
 PASSWORD = "outage-test-password-123"
 QUICK = 5.0  # seconds: "answers within a second or two", with room for a busy machine
 pytestmark = pytest.mark.slow
@@ -32,25 +31,10 @@ def postgres(throwaway_postgres):
 @pytest.fixture
 def gunicorn(postgres):
     """BookIt under gunicorn.conf.py, production settings, 2 sync workers, seen as through the TLS proxy."""
-    env = {
-        "PYTEST_VERSION": None,
-        "REDIS_URL": None,
-        "DJANGO_SETTINGS_MODULE": None,
-        "APP_ENV": "prod",
-        "SECRET_KEY": "outage-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        "JWT_SECRET": "outage-test-jwt-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
-        "DATABASE_URL": postgres.url(DATABASE),
-        "ALLOWED_HOSTS": HOST,
-        "GUNICORN_WORKERS": "2",
-        "THROTTLE_ENABLED": "false",
-    }
-    server = LiveServer(env, headers={"Host": HOST, "X-Forwarded-Proto": "https"})
-    try:
-        server.manage("migrate", "--noinput")
-        server.start()
+    server = LiveServer(production_env(postgres.url(DATABASE), THROTTLE_ENABLED="false"), headers=PROXIED)
+    server.manage("migrate", "--noinput")
+    with server:
         yield server
-    finally:
-        server.stop()
 
 
 def healthcheck(server: LiveServer) -> int:

@@ -106,7 +106,7 @@ class TestRefreshAndLogout:
             ("garbage", "token_not_valid"),
             ("access_token", "token_not_valid"),
             ("user_deleted", "token_not_valid"),
-            ("user_deactivated", "no_active_account"),
+            ("user_deactivated", "token_not_valid"),  # deactivating revoked it
         ],
     )
     def test_refresh_refusals_are_401_with_these_codes(self, anon, case, code):

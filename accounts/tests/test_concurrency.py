@@ -58,7 +58,7 @@ def test_a_refresh_meeting_a_password_change_midway_is_refused():
     user = UserFactory()
     refresh = str(RefreshToken.for_user(user))
     with (
-        paused_after(services, "_revoke_all_refresh_tokens", lambda: change_password(user)) as changing,
+        paused_after(services, "model_update", lambda: change_password(user)) as changing,
         pytest.raises(InvalidToken, match="blacklisted"),
     ):
         token_refresh(refresh=refresh)
@@ -76,7 +76,7 @@ def test_a_password_change_meeting_a_logout_midway_succeeds():
 
 def test_a_login_meeting_a_password_change_midway_is_refused(anon):
     user = UserFactory()
-    with paused_after(services, "_revoke_all_refresh_tokens", lambda: change_password(user)) as changing:
+    with paused_after(services, "model_update", lambda: change_password(user)) as changing:
         response = anon.post("/auth/login", {"email": user.email, "password": PASSWORD})
     assert (response.status_code, response.json()["code"]) == (401, "no_active_account")
     assert changing.error is None and changing.blocked_someone

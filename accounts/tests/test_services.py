@@ -134,10 +134,9 @@ class TestTokenRefresh:
         with pytest.raises(InvalidToken, match="no longer exists"):
             token_refresh(refresh=refresh)
 
-    def test_a_token_of_a_deactivated_user_finds_no_active_account(self):
-        user = UserFactory()
-        refresh = str(RefreshToken.for_user(user))
-        User.objects.filter(pk=user.pk).update(is_active=False)
+    def test_a_token_of_an_inactive_user_finds_no_active_account(self):
+        user = UserFactory(is_active=False)
+        refresh = str(RefreshToken.for_user(user))  # deactivating revokes; a token made after it is not
         with pytest.raises(AuthenticationFailed) as error:
             token_refresh(refresh=refresh)
         assert error.value.get_codes() == "no_active_account"

@@ -95,10 +95,22 @@ class TestCreate:
         assert field in response.json()["errors"]
         assert not Booking.objects.exists()
 
-    def test_inactive_service_is_409(self, user_client):
+    def test_an_inactive_service_is_an_unknown_id_to_a_customer(self, user_client):
+        inactive = ServiceFactory(is_active=False)
+        for pk in (inactive.id, inactive.id + 1000):  # hidden, and never existed: one answer
+            response = user_client.post("/bookings", {"service_id": pk, "start_time": iso(future())})
+            assert response.status_code == 400
+            assert response.json() == {
+                "status": 400,
+                "code": "invalid",
+                "detail": f"service_id: No service with id {pk}.",
+                "errors": {"service_id": [f"No service with id {pk}."]},
+            }
+
+    def test_an_inactive_service_is_409_to_an_admin(self, admin_client):
         service = ServiceFactory(is_active=False)
-        response = user_client.post("/bookings", {"service_id": service.id, "start_time": iso(future())})
-        assert response.status_code == 409  # as when a booking of it would move (one rule, one answer)
+        response = admin_client.post("/bookings", {"service_id": service.id, "start_time": iso(future())})
+        assert response.status_code == 409  # staff see it; as when a booking of it would move
         assert response.json()["code"] == "service_inactive"
         assert "service_id" in response.json()["errors"]
 

@@ -75,6 +75,8 @@ class TestEndpoint:
             {"from": "2027-02-01", "to": "2027-02-02", "tz": "Mars/Olympus"},
             {"from": "2027-02-01T10:00:00", "to": "2027-02-02"},
             {"from": "soon", "to": "2027-02-02"},
+            {"from": "9999-12-30", "to": "9999-12-31"},
+            {"from": "0001-01-01", "to": "0001-01-02", "tz": "Asia/Tokyo"},
         ],
     )
     def test_bad_windows_are_400(self, anon, query):

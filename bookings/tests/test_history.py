@@ -9,6 +9,7 @@ from django.db import DatabaseError, transaction
 from bookings import services
 from bookings.models import Booking, BookingEvent
 from bookings.tests.factories import BookingFactory, future
+from bookit.domain_errors import ConflictError
 from bookit.utc import iso_z
 from catalog.tests.factories import ServiceFactory
 
@@ -53,6 +54,7 @@ def test_who_may_read_it(user_client, other_client, anon, admin_client):
     assert len(history(admin_client, booking_id)) == 1
     assert user_client.get("/bookings/999999/history").status_code == 404
     assert user_client.get("/bookings/abc/history").status_code == 404
+    assert user_client.get("/bookings/²/history").status_code == 404  # a digit, but not an id
 
 
 def test_a_deleted_bookings_events_stay_for_admins(user, user_client, admin_client):
@@ -118,6 +120,6 @@ def test_events_are_immutable_in_the_database(user, change):
 def test_a_failed_change_leaves_no_event(user):
     service = ServiceFactory()
     services.booking_create(user=user, service=service, start_time=future(30))
-    with pytest.raises(Exception):  # noqa: B017 - the conflict itself is tested elsewhere
+    with pytest.raises(ConflictError):
         services.booking_create(user=user, service=service, start_time=future(30))
     assert BookingEvent.objects.count() == 1

@@ -37,7 +37,22 @@ def test_forward_backward_forward():
         assert "WHERE (((status)::text <> 'cancelled'::text))" in definition
     finally:
         call_command("migrate", verbosity=0)
-    assert constraint_definition() is not None
+    assert "bookings_blocked_until(end_time, buffer_minutes)" in constraint_definition()
+
+
+def test_the_buffered_constraint_goes_back_to_the_plain_one_and_forward_again():
+    """0003 drops 0002's constraint and adds the buffered one, both ways, with the project's own operations."""
+    try:
+        migrate(("reviews", None), ("bookings", "0002_no_overlap_constraint"))
+        assert "tstzrange(start_time, end_time, '[)'::text) WITH &&" in constraint_definition()
+        migrate(("bookings", "0003_buffer_in_no_overlap_constraint"))
+        definition = constraint_definition()
+        assert (
+            "tstzrange(start_time, bookings_blocked_until(end_time, buffer_minutes), '[)'::text) WITH &&" in definition
+        )
+        assert "WHERE (((status)::text <> 'cancelled'::text))" in definition
+    finally:
+        call_command("migrate", verbosity=0)
 
 
 def test_operation_sql_and_state():

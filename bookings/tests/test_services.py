@@ -10,6 +10,8 @@ from bookings import services
 from bookings.models import Booking
 from bookings.tests.factories import BookingFactory, future
 from bookit.domain_errors import ConflictError, DomainError
+from bookit.utc import iso_z
+from catalog.models import Service
 from catalog.tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +52,7 @@ class TestCreate:
         with pytest.raises(ConflictError) as error:
             book(other_user, service, start + timedelta(minutes=30))
         assert error.value.code == "booking_conflict"
-        assert start.isoformat().replace("+00:00", "Z") in error.value.message
+        assert iso_z(start) in error.value.message
         assert Booking.objects.count() == 1
 
     def test_back_to_back_bookings_are_fine(self, user):
@@ -298,3 +300,22 @@ class TestDeletedMeanwhile:
         with pytest.raises(NotFoundError):
             change(booking)
         assert not Booking.objects.exists()
+
+
+class TestDeactivatedMeanwhile:
+    """A service deactivated between the request's read and the booking's INSERT takes no booking."""
+
+    def test_a_customer_is_told_no_such_service_and_nothing_is_written(self, user):
+        service = ServiceFactory()
+        Service.objects.filter(pk=service.pk).update(is_active=False)  # staff, after the request read it
+        with pytest.raises(ValidationError) as error:
+            book(user, service, future())
+        assert error.value.message_dict == {"service_id": [f"No service with id {service.pk}."]}
+        assert not Booking.objects.exists()
+
+    def test_staff_get_the_inactive_service_conflict(self, user, admin_user):
+        service = ServiceFactory()
+        Service.objects.filter(pk=service.pk).update(is_active=False)
+        with pytest.raises(ConflictError) as error:
+            services.booking_create(user=user, service=service, start_time=future(), actor=admin_user)
+        assert error.value.code == "service_inactive"

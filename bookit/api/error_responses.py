@@ -17,7 +17,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from bookit.db.sqlstate import FOREIGN_KEY_VIOLATION, sqlstate
+from bookit.db.sqlstate import CONFLICTS, FOREIGN_KEY_VIOLATION, TIMEOUTS, sqlstate
 from bookit.domain_errors import DomainError
 
 logger = logging.getLogger("bookit.api")
@@ -104,6 +104,28 @@ def exception_handler(exc: Exception, context: dict) -> Response:
             detail, code = detail[0], exc.default_code
         return Response(error_body(exc.status_code, str(code), detail), status=exc.status_code, headers=headers)
 
+    view = context.get("view").__class__.__name__
+    if isinstance(exc, OperationalError) and sqlstate(exc) in TIMEOUTS:
+        # The database is up, but this request's statement ran past statement_timeout (or a lock wait past
+        # lock_timeout): a pathological query or an overloaded database, worth a look. Nothing was written.
+        set_rollback()
+        logger.error("database timeout in %s: %s", view, exc, exc_info=exc)
+        return Response(
+            error_body(503, "database_timeout", "The database took too long to answer; try again shortly."),
+            status=503,
+            headers={"Retry-After": "5"},
+        )
+
+    if isinstance(exc, OperationalError) and sqlstate(exc) in CONFLICTS:
+        # A deadlock or serialization failure that outlived the service's retries: this request collided
+        # with another one writing the same rows. Nothing was written; a retry normally succeeds.
+        set_rollback()
+        logger.warning("database conflict in %s: %s", view, exc)
+        return Response(
+            error_body(409, "database_conflict", "This request collided with another change; retry it."),
+            status=409,
+        )
+
     if isinstance(exc, (OperationalError, InterfaceError)):
         # Connection refused, timed out or dropped: the database is down, not the request.
         logger.error("database unavailable: %s", exc)
@@ -129,7 +151,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
 
     if isinstance(exc, DatabaseError):
         set_rollback()
-    logger.error("unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
+    logger.error("unhandled error in %s", view, exc_info=exc)
     return Response(error_body(500, "server_error", "Internal server error."), status=500)
 
 

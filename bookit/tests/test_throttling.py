@@ -5,15 +5,15 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 import redis
-from django.core.cache import caches
 
 from accounts.tests.factories import PASSWORD, UserFactory
-from bookit.api.throttling import FailureThrottle, throttle_cache
+from bookit.api.throttling import throttle_cache
 from bookit.tests.http import race, request
 
 pytestmark = pytest.mark.django_db
@@ -23,19 +23,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
-def fresh_counters(settings):
+def fresh_counters(throttle_counters):
     """Each test starts with empty counters, Redis not marked down, and the given low rates only."""
-    settings.THROTTLE_ENABLED = True
-    settings.THROTTLE_RATES = dict.fromkeys(settings.THROTTLE_RATES, "1000/min")
-    caches["throttle"].clear()
-    throttle_cache.fallback.clear()
-    throttle_cache.down_until = 0.0
-    yield
-    throttle_cache.down_until = 0.0
 
 
-def login(client, email, ip="10.0.0.1", password="wrong-password"):  # noqa: S107
-    return client.post("/auth/login", {"email": email, "password": password}, REMOTE_ADDR=ip)
+def login(client, email, ip="10.0.0.1", password="wrong-password", **headers):  # noqa: S107
+    return client.post("/auth/login", {"email": email, "password": password}, REMOTE_ADDR=ip, **headers)
 
 
 def register(client, n, ip="10.0.0.1"):
@@ -51,17 +44,36 @@ def assert_throttled(response, window=60):
 
 
 class TestLogin:
-    def test_per_email_whatever_the_ip_and_letter_case(self, anon, settings):
+    def test_a_stranger_cannot_lock_the_owner_out(self, anon, settings):
+        settings.THROTTLE_RATES = dict(settings.DEFAULT_THROTTLE_RATES)
+        owner = UserFactory(email="owner@example.com")
+        statuses = [login(anon, "Owner@Example.com", ip="203.0.113.66").status_code for _ in range(30)]
+        assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}  # the stranger's address is stopped
+        assert login(anon, owner.email, ip="10.0.0.1", password=PASSWORD).status_code == 200
+
+    def test_failures_count_per_account_and_ip(self, anon, settings):
+        settings.THROTTLE_RATES["login_email_ip"] = "3/min"
+        UserFactory(email="target@example.com")
+        assert [login(anon, "target@example.com").status_code for _ in range(3)] == [401] * 3
+        assert_throttled(login(anon, " TARGET@example.com", password=PASSWORD))  # this address, this account
+        assert login(anon, "target@example.com", ip="10.0.0.2", password=PASSWORD).status_code == 200
+        assert login(anon, "someone-else@example.com").status_code == 401
+
+    def test_a_ceiling_per_account_whatever_the_ip(self, anon, settings):
         settings.THROTTLE_RATES["login_email"] = "3/min"
-        user = UserFactory(email="target@example.com")
-        assert [
-            login(anon, e, ip).status_code for e, ip in [(user.email, "10.0.0.1"), ("TARGET@example.com", "10.0.0.2")]
-        ] == [401, 401]
-        # The owner logging in does not count: nobody can lock an account out by logging in as it.
-        assert login(anon, " target@EXAMPLE.com", "10.0.0.3", password=PASSWORD).status_code == 200
-        assert login(anon, user.email, "10.0.0.4").status_code == 401  # the third failure
-        assert_throttled(login(anon, user.email, "10.0.0.5", password=PASSWORD))
-        assert login(anon, "someone-else@example.com", "10.0.0.5").status_code == 401
+        UserFactory(email="target@example.com")
+        assert [login(anon, "target@example.com", ip=f"10.0.1.{n}").status_code for n in range(3)] == [401] * 3
+        assert_throttled(login(anon, "target@example.com", ip="10.0.2.1", password=PASSWORD))
+        assert login(anon, "someone-else@example.com", ip="10.0.2.1").status_code == 401
+
+    def test_refused_attempts_feed_no_counter(self, anon, settings):
+        settings.THROTTLE_RATES.update(login_email_ip="2/min", login_email="3/min")
+        owner = UserFactory(email="target@example.com")
+        assert [login(anon, owner.email).status_code for _ in range(2)] == [401, 401]
+        for _ in range(10):  # refused by the per-address limit: no password checked, the ceiling untouched
+            assert_throttled(login(anon, owner.email))
+        assert login(anon, owner.email, ip="10.0.0.2").status_code == 401  # the ceiling's third failure
+        assert_throttled(login(anon, owner.email, ip="10.0.0.3", password=PASSWORD))
 
     def test_per_ip_whatever_the_email(self, anon, settings):
         settings.THROTTLE_RATES["login"] = "3/min"
@@ -87,7 +99,7 @@ class TestLogin:
         bad = [{"email": "x@example.com"}, {"password": "x"}, {"email": "", "password": ""}]
         assert [anon.post("/auth/login", body, REMOTE_ADDR="10.0.0.1").status_code for body in bad] == [400] * 3
         not_json = anon.post("/auth/login", "{", content_type="application/json", REMOTE_ADDR="10.0.0.1")
-        assert not_json.status_code == 400  # refused while the throttles read the body: some never counted
+        assert not_json.status_code == 400
         assert [login(anon, "x@example.com").status_code for _ in range(3)] == [401, 401, 429]
 
     def test_attempts_refused_by_another_limit_do_not_count_as_failed_logins(self, anon, settings):
@@ -98,10 +110,8 @@ class TestLogin:
             assert_throttled(login(anon, victim.email))
         assert login(anon, victim.email, ip="10.0.0.2", password=PASSWORD).status_code == 200
 
-    def test_simultaneous_guesses_cannot_slip_past_the_failure_limit(self, live_server, settings, monkeypatch):
+    def test_simultaneous_guesses_cannot_slip_past_the_failure_limit(self, live_server, settings):
         settings.THROTTLE_RATES = dict(settings.DEFAULT_THROTTLE_RATES)
-        # Mid-window on a fixed clock: guesses straddling a minute boundary would count in two windows.
-        monkeypatch.setattr(FailureThrottle, "timer", lambda self: 1_800_000_030.0)
         calls = [
             lambda n=n: request(
                 "POST", f"{live_server.url}/auth/login", body={"email": f"victim{n}@example.com", "password": "guess"}
@@ -125,6 +135,31 @@ class TestLogin:
         assert_throttled(response)
 
 
+class TestClientIP:
+    def test_a_client_reaching_gunicorn_directly_cannot_choose_its_ip(self, anon, settings):
+        settings.THROTTLE_RATES["login"] = "2/min"
+        settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}  # how BookIt used to trust it
+        for n in range(2):
+            login(anon, "x@example.com", ip="203.0.113.7", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+        assert_throttled(login(anon, "x@example.com", ip="203.0.113.7", HTTP_X_FORWARDED_FOR="198.51.100.99"))
+
+    def test_behind_a_trusted_proxy_each_client_counts_under_the_address_the_proxy_saw(self, anon, settings):
+        settings.THROTTLE_RATES["login"] = "2/min"
+        settings.TRUSTED_PROXIES = ["10.0.0.0/8", "192.0.2.1"]
+        via_proxy = {"ip": "10.0.0.5"}
+        for _ in range(2):
+            login(anon, "x@example.com", **via_proxy, HTTP_X_FORWARDED_FOR="198.51.100.1")
+        assert_throttled(login(anon, "x@example.com", **via_proxy, HTTP_X_FORWARDED_FOR="198.51.100.1"))
+        # What the client wrote before the proxy's own entry changes nothing.
+        forged = "198.51.100.77, 198.51.100.1"
+        assert_throttled(login(anon, "x@example.com", **via_proxy, HTTP_X_FORWARDED_FOR=forged))
+        assert login(anon, "x@example.com", **via_proxy, HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 401
+        # Two trusted hops (a CDN at 192.0.2.1, then the load balancer): the client is the hop before both.
+        chain = "198.51.100.1, 192.0.2.1"
+        assert_throttled(login(anon, "x@example.com", **via_proxy, HTTP_X_FORWARDED_FOR=chain))
+
+
 def test_register_per_ip(anon, settings):
     settings.THROTTLE_RATES["register"] = "2/hour"
     assert [register(anon, n).status_code for n in range(2)] == [201, 201]
@@ -132,6 +167,23 @@ def test_register_per_ip(anon, settings):
     assert_throttled(response, window=3600)
     assert int(response["Retry-After"]) > 60  # an hourly window
     assert register(anon, 4, ip="10.0.0.2").status_code == 201
+
+
+@pytest.mark.parametrize("path", ["/auth/register", "/auth/login"])
+def test_simultaneous_requests_from_one_ip_count_atomically(path, live_server, settings, monkeypatch):
+    settings.THROTTLE_RATES.update(register="3/hour", login="3/hour")
+    real_get = throttle_cache.get
+
+    def slow_get(*args):  # a slow counter store: a throttle that reads, then writes, lets all of them read "none yet"
+        value = real_get(*args)
+        time.sleep(0.3)
+        return value
+
+    monkeypatch.setattr(throttle_cache, "get", slow_get)
+    body = lambda n: {"email": f"racer{n}@example.com", "password": PASSWORD}  # noqa: E731
+    calls = [lambda n=n: request("POST", f"{live_server.url}{path}", body=body(n)) for n in range(8)]
+    statuses = [status for status, _ in race(calls)]
+    assert statuses.count(429) == 5, statuses
 
 
 def test_general_rates_for_anonymous_callers_and_users(anon, user_client, other_client, settings):
@@ -241,7 +293,8 @@ def test_rates_and_switch_come_from_the_environment():
             "user": "600/min",
             "login": "20/min",
             "login_failures": "5/min",
-            "login_email": "5/min",
+            "login_email_ip": "10/hour",
+            "login_email": "100/hour",
             "register": "10/hour",
         },
     ]
@@ -251,10 +304,17 @@ def test_rates_and_switch_come_from_the_environment():
         THROTTLE_USER_RATE="2/min",
         THROTTLE_LOGIN_RATE="3/hour",
         THROTTLE_LOGIN_EMAIL_RATE="4/day",
+        THROTTLE_LOGIN_EMAIL_IP_RATE="7/min",
         THROTTLE_LOGIN_FAILURES_RATE="6/hour",
         THROTTLE_REGISTER_RATE="5/min",
     )
     assert enabled is False
     assert rates == dict(
-        anon="1/second", user="2/min", login="3/hour", login_failures="6/hour", login_email="4/day", register="5/min"
+        anon="1/second",
+        user="2/min",
+        login="3/hour",
+        login_failures="6/hour",
+        login_email_ip="7/min",
+        login_email="4/day",
+        register="5/min",
     )

@@ -96,14 +96,12 @@ def test_if_none_match_is_a_304_until_the_catalog_changes(service, anon):
     assert listed(anon)[service.id]["name"] == "Steam room"
 
 
-def test_a_rolled_back_change_never_lends_its_version(service, anon):
+def test_a_change_is_never_served_before_it_commits(service, anon):
+    listed(anon)
     with transaction.atomic():
         services.service_update(service=service, name="Never committed")
-        inside = selectors.catalog_version()
         assert listed(anon)[service.id]["name"] == "Never committed"  # this transaction sees its own change
         transaction.set_rollback(True)
-    assert selectors.catalog_version() != inside
     assert listed(anon)[service.id]["name"] == "Sauna"
     services.service_update(service=service, name="Steam room")
-    assert selectors.catalog_version() != inside
     assert listed(anon)[service.id]["name"] == "Steam room"

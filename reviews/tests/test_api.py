@@ -94,6 +94,17 @@ class TestServiceReviews:
         assert [r["id"] for r in body["results"]] == [new.id, old.id]
         assert "@" not in str(body)
 
+    def test_the_public_list_shows_no_booking_ids(self, anon):
+        service = ServiceFactory()
+        ReviewFactory(booking__service=service)
+        [row] = anon.get(f"/reviews/services/{service.id}").json()["results"]
+        assert set(row) == {"id", "service_id", "reviewer_name", "rating", "comment", "created_at", "updated_at"}
+        schema = anon.get("/openapi.json").json()
+        listed = schema["paths"]["/reviews/services/{service_id}"]["get"]["responses"]["200"]["content"]
+        page = listed["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        item = schema["components"]["schemas"][page]["properties"]["results"]["items"]["$ref"].rsplit("/", 1)[-1]
+        assert "booking_id" not in schema["components"]["schemas"][item]["properties"]
+
     def test_unknown_or_inactive_service_is_404(self, anon):
         assert anon.get("/reviews/services/999999").status_code == 404
         assert anon.get(f"/reviews/services/{ServiceFactory(is_active=False).id}").status_code == 404
