@@ -18,6 +18,13 @@ import time
 # The id of the request this thread is handling, or None outside a request.
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
+# What no JSON line shows, so not collected for every record: the caller's frame, thread and
+# process names (the "Optimization" knobs of the logging HOWTO). Every request writes a line.
+logging._srcfile = None
+logging.logThreads = False
+logging.logProcesses = False
+logging.logMultiprocessing = False
+
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _RECORD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 _JSON_SCALARS = (str, int, float, bool, type(None))
@@ -28,23 +35,25 @@ class JsonFormatter(logging.Formatter):
 
     Objects passed as extras (Django puts the whole ``request`` there) are left
     out: they are not JSON, and a request carries headers with tokens. It runs
-    for every request's access line, so it takes the short way: the extras are
-    a set difference, the time is formatted from the record's float.
+    for every request's access line, so the time's text is made once a second.
     """
 
+    _second, _stamp = -1, ""  # the last second formatted, and its text
+
     def format(self, record: logging.LogRecord) -> str:
-        seconds = int(record.created)
+        second = int(record.created)
+        if second != self._second:
+            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         line = {
-            "time": f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{int(record.msecs):03d}Z",
+            "time": f"{self._stamp}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
         if (request_id := request_id_var.get()) is not None:
             line["request_id"] = request_id
-        attributes = vars(record)
-        for key in attributes.keys() - _RECORD_ATTRS:
-            if isinstance(value := attributes[key], _JSON_SCALARS):
+        for key, value in vars(record).items():
+            if key not in _RECORD_ATTRS and isinstance(value, _JSON_SCALARS):
                 line[key] = value
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
