@@ -13,7 +13,9 @@ its own): nothing to invalidate elsewhere, and a new version empties them.
 from collections.abc import Callable
 
 from django.db import connection
+from django.http import HttpResponse
 from django.utils.http import parse_etags
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 
@@ -41,8 +43,8 @@ class VersionedAnswers:
         return answer
 
 
-def versioned_response(request, answers: VersionedAnswers, *, version: int, scope: str, compute) -> Response:
-    """``compute()``'s data for this URL, kept under ``version``; a 304 when the client has it already.
+def versioned_response(request, answers: VersionedAnswers, *, version: int, scope: str, compute) -> HttpResponse:
+    """``compute()``'s data for this URL, kept rendered under ``version``; a 304 when the client has it already.
 
     ``scope`` names who sees this answer (``public`` or ``staff``): it is part of the
     ETag and of the key. Clients may keep the answer but must revalidate it
@@ -56,5 +58,7 @@ def versioned_response(request, answers: VersionedAnswers, *, version: int, scop
         return Response(status=304, headers=headers)
     if connection.in_atomic_block:  # a transaction's reads may include its own uncommitted changes: not for others
         return Response(compute(), headers=headers)
-    data = answers.get_or_compute(version, (scope, request.build_absolute_uri()), compute)
-    return Response(data, headers=headers)
+    body = answers.get_or_compute(
+        version, (scope, request.build_absolute_uri()), lambda: JSONRenderer().render(compute())
+    )
+    return HttpResponse(body, content_type="application/json", headers=headers)  # kept rendered
