@@ -37,18 +37,25 @@ def booking_rows(*, user) -> QuerySet:
     return _visible_to(user).values(*BOOKING_ROW, service_name=SERVICE_NAME)
 
 
-# GET /bookings: the page and its total in one fixed statement (the total always, even past the
-# last page). Built with the ORM, the list's query cost more to build than to run; this is the
-# same read: BOOKING_ROW with the service's name, the caller's visibility, the filters, and the
-# order of bookings.filters.BookingFilter (with a window, `start_time + interval '0'`, so that
-# PostgreSQL reads the window through the GiST index on the period and sorts it).
+# GET /bookings: the page and its total in one fixed statement. Built with the ORM, the list's
+# query cost more to build than to run; this is the same read: BOOKING_ROW with the service's
+# name, the caller's visibility, the filters, and the order of bookings.filters.BookingFilter.
+# With a window (`from`/`to`) the rows are few (the window's): one scan counts them too
+# (`count(*) OVER ()`), and `start_time + interval '0'` keeps PostgreSQL from walking the
+# start_time index from the oldest booking. Without one the total is a count of its own (the
+# page then walks that index and stops after the page), in the same statement.
 _BOOKING_PAGE = """
 SELECT page_total.total, {columns}
 FROM (SELECT count(*) AS total FROM bookings_booking AS b WHERE {where}) AS page_total
 LEFT JOIN LATERAL (
     SELECT b.*, (SELECT name FROM catalog_service WHERE id = b.service_id) AS service_name
-    FROM bookings_booking AS b WHERE {where} ORDER BY {order} LIMIT %s OFFSET %s
+    FROM bookings_booking AS b WHERE {where} ORDER BY b.start_time, b.id LIMIT %s OFFSET %s
 ) AS page ON true
+"""
+_WINDOW_PAGE = """
+SELECT count(*) OVER () AS total, {columns}, (SELECT name FROM catalog_service WHERE id = b.service_id)
+FROM bookings_booking AS b WHERE {where}
+ORDER BY b.start_time + interval '0', b.id LIMIT %s OFFSET %s
 """
 _PAGE_COLUMNS = (*BOOKING_ROW, "service_name")
 
@@ -76,16 +83,24 @@ def booking_page(
             params.append(value)
     windowed = start is not None or end is not None
     if windowed:
+        # The overlap as plain comparisons too: cheap per row where PostgreSQL scans, while the
+        # range condition lets it use the GiST index on the period where that is cheaper.
         where.append("tstzrange(b.start_time, b.end_time, '[)') && tstzrange(%s, %s, '[)')")
         params += [start, end]
-    order = "b.start_time + interval '0', b.id" if windowed else "b.start_time, b.id"
-    sql = _BOOKING_PAGE.format(
-        columns=", ".join(f"page.{column}" for column in _PAGE_COLUMNS), where=" AND ".join(where), order=order
-    )
+        for condition, bound in (("b.start_time < %s", end), ("b.end_time > %s", start)):
+            if bound is not None:
+                where.append(condition)
+                params.append(bound)
+        sql = _WINDOW_PAGE.format(columns=", ".join(f"b.{column}" for column in BOOKING_ROW), where=" AND ".join(where))
+        params = [*params, limit, offset]
+    else:
+        columns = ", ".join(f"page.{column}" for column in _PAGE_COLUMNS)
+        sql = _BOOKING_PAGE.format(columns=columns, where=" AND ".join(where))
+        params = [*params, *params, limit, offset]
     with read_connection(Booking).cursor() as cursor:
-        cursor.execute(sql, [*params, *params, limit, offset])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
-    total = rows[0][0]
+    total = rows[0][0] if rows else 0  # no row at all: a window with none, or a page past its end
     return [dict(zip(_PAGE_COLUMNS, row[1:], strict=True)) for row in rows if row[1] is not None], total
 
 
