@@ -22,6 +22,7 @@ from django.db.models import Q
 from accounts.models import User
 from bookings import rules, services
 from bookings.models import Booking, BookingEvent
+from bookit.admin import DeletesThroughServices
 from bookit.domain_errors import DomainError
 from catalog.models import Service
 
@@ -108,7 +109,7 @@ class BookingEventInline(admin.TabularInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(DeletesThroughServices, admin.ModelAdmin):
     form = BookingAdminForm
     inlines = (BookingEventInline,)
     list_display = ("id", "user", "service", "start_time", "end_time", "status")
@@ -157,12 +158,8 @@ class BookingAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         """Nothing left to do: BookingAdminForm saved ``obj`` through the services while validating."""
 
-    def delete_model(self, request, obj):
+    def delete_through_service(self, request, obj):
         services.booking_delete(booking=obj, actor=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for booking in queryset:
-            services.booking_delete(booking=booking, actor=request.user)
 
     @admin.action(description="Confirm selected bookings", permissions=["change"])
     def confirm(self, request, queryset):

@@ -1,10 +1,9 @@
-import contextlib
-
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from bookit.domain_errors import DomainError, NotFoundError
+from bookit.admin import DeletesThroughServices
+from bookit.domain_errors import DomainError
 from catalog import selectors, services
 from catalog.models import ScheduleException, Service, WorkingHours
 from catalog.schedule import check_intervals
@@ -53,7 +52,7 @@ class ScheduleExceptionInline(admin.TabularInline):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(DeletesThroughServices, admin.ModelAdmin):
     """Services for staff. Writes go through ``catalog.services``, like the API's."""
 
     list_display = ("name", "price", "duration_minutes", "is_active", "booking_count", "average_rating", "created_at")
@@ -93,14 +92,8 @@ class ServiceAdmin(admin.ModelAdmin):
         for formset in formsets:  # what the admin's change message reads; the service wrote the rows
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
-    def delete_model(self, request, obj):
-        with contextlib.suppress(NotFoundError):  # deleted meanwhile: what staff asked for
-            services.service_delete(service=obj)
-
-    def delete_queryset(self, request, queryset):
-        for service in queryset:
-            with contextlib.suppress(NotFoundError):
-                services.service_delete(service=service)
+    def delete_through_service(self, request, obj):
+        services.service_delete(service=obj)
 
     @admin.action(description="Activate selected services", permissions=["change"])
     def activate(self, request, queryset):

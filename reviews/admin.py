@@ -1,14 +1,12 @@
-import contextlib
-
 from django.contrib import admin
 
-from bookit.domain_errors import NotFoundError
+from bookit.admin import DeletesThroughServices
 from reviews import services
 from reviews.models import Review
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(DeletesThroughServices, admin.ModelAdmin):
     """Reviews are the reviewers' words: staff read and delete them, as in the API, but never write them."""
 
     list_display = ("service", "user", "rating", "created_at")
@@ -24,11 +22,5 @@ class ReviewAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    def delete_model(self, request, obj):
-        with contextlib.suppress(NotFoundError):  # deleted meanwhile: what staff asked for
-            services.review_delete(review=obj)
-
-    def delete_queryset(self, request, queryset):
-        for review in queryset:
-            with contextlib.suppress(NotFoundError):
-                services.review_delete(review=review)
+    def delete_through_service(self, request, obj):
+        services.review_delete(review=obj)
