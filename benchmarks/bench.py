@@ -10,15 +10,18 @@ server, or on the embedded PostgreSQL when DATABASE_URL is unset), migrates,
 loads ``seed_demo`` at the chosen scale (20 services with reviews), serves
 BookIt under gunicorn with ``gunicorn.conf.py`` and production-like settings
 (debug and throttling off, JSON logs to a file), then drives each scenario with
-``wrk -t2 -c16`` for 15 s after a warm-up. Two ceilings are measured in the
+``wrk -t2 -c16`` for 15 s after a warm-up. The ceilings are measured in the
 same run, on the same machine: ``pgbench`` inserting one non-conflicting
 booking per transaction into the real bookings table (exclusion constraint
-included), and a bare DRF view returning a constant JSON object, served by the
-same gunicorn through the same middleware (``benchmarks/urls.py``, only under
-``benchmarks.settings``).
+included); a bare DRF view returning a constant JSON object in a minimal
+Django project (``benchmarks/minimal/``: no BookIt middleware or app, the same
+gunicorn.conf.py and worker count), and the same view plus one ``SELECT 1``
+(the floor of any endpoint that asks the database anything); and the bare view
+again through BookIt's settings and middleware (``benchmarks/urls.py``, only
+under ``benchmarks.settings``), which shows what the stack costs.
 
-Prints a table (req/s, p50, p99, errors, ratio to the relevant ceiling, the
-issue's target) and the queries per request of each endpoint, counted in
+Prints a table (req/s, p50, p99, errors, every ratio to the minimal project's
+bare view and the earlier ratio columns, the issue's targets) and the queries per request of each endpoint, counted in
 process with Django's test client; writes everything as JSON to
 ``benchmarks/results/``. Exits non-zero when a scenario had errors (for the
 all-409 scenario anything but a 409, for the others anything but a 2xx, and
@@ -61,13 +64,17 @@ def setup_django() -> None:
     live_server.setup_django({**SERVER_ENV, "LOG_LEVEL": "WARNING"})
 
 
-def start_server(database: str, log_path: Path, overrides: dict) -> live_server.LiveServer:
-    """BookIt under gunicorn with gunicorn.conf.py, as deployed, plus the benchmark's URL conf."""
-    server = live_server.LiveServer({**SERVER_ENV, "DATABASE_NAME": database, **overrides}, log_path=log_path)
+def start_server(database: str, log_path: Path, overrides: dict, *, app: str = "bookit.wsgi") -> live_server.LiveServer:
+    """BookIt under gunicorn with gunicorn.conf.py, as deployed, plus the benchmark's URL conf (or another app)."""
+    env = {**SERVER_ENV, "DATABASE_NAME": database, **overrides}
+    server = live_server.LiveServer(env, log_path=log_path, app=app)
     try:
         return server.start()
     except live_server.LiveServerError as error:
         sys.exit(f"bench: {error}")
+
+
+SERVER_APPS = {"minimal": "benchmarks.minimal.wsgi", "bookit": "bookit.wsgi"}
 
 
 def run_scale(args, scale: int, database: str, overrides: dict, log_path: Path) -> dict:
@@ -76,22 +83,29 @@ def run_scale(args, scale: int, database: str, overrides: dict, log_path: Path) 
     data = scenarios.bench_data()
     queries = scenarios.count_queries(data)
     scenarios.keep_conflict_slot(data)
-    chosen = [s for s in scenarios.SCENARIOS if not args.only or any(word in s.name for word in args.only)]
+    chosen = [s for s in scenarios.SCENARIOS if s.ceiling or not args.only or any(word in s.name for word in args.only)]
     results: dict[str, scenarios.Result] = {}
-    server = start_server(database, log_path, overrides)
-    try:
-        for scenario in chosen:
-            if scenario.kind == "pgbench":
-                result = load.pgbench_scenario(args, data)
-            else:
-                result = load.wrk_scenario(args, server, scenario, data)
-            results[scenario.name] = result
-            print(
-                f"  {scenario.name:<34} {result.rps:>8.0f} req/s  p99 {result.p99_ms:6.1f} ms  errors {result.errors}",
-                flush=True,
-            )
-    finally:
-        server.stop()
+    # pgbench first, then each server in turn (the minimal project, then BookIt), one at a time.
+    for server_name in ("", *SERVER_APPS):
+        group = [scenario for scenario in chosen if scenario.server == server_name]
+        if not group:
+            continue
+        server = start_server(database, log_path, overrides, app=SERVER_APPS[server_name]) if server_name else None
+        try:
+            for scenario in group:
+                if scenario.kind == "pgbench":
+                    result = load.pgbench_scenario(args, data)
+                else:
+                    result = load.wrk_scenario(args, server, scenario, data)
+                results[scenario.name] = result
+                print(
+                    f"  {scenario.name:<44} {result.rps:>8.0f} req/s  p99 {result.p99_ms:6.1f} ms  "
+                    f"errors {result.errors}",
+                    flush=True,
+                )
+        finally:
+            if server:
+                server.stop()
     report.judge(chosen, results)
     return {"scale": scale, "database": database, "results": results, "queries": queries}
 
@@ -106,7 +120,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk -t and pgbench -j (default 2)")
     parser.add_argument("--database", default="bookit_bench", help="database name (default bookit_bench)")
     parser.add_argument("--reuse-db", action="store_true", help="keep a database that holds the scale already")
-    parser.add_argument("--only", nargs="*", help="scenarios whose name contains one of these words")
+    parser.add_argument("--only", nargs="*", help="scenarios whose name contains one of these words (and the ceilings)")
     parser.add_argument("--workers", type=int, help="GUNICORN_WORKERS (default: gunicorn.conf.py's)")
     parser.add_argument("--worker-threads", type=int, help="GUNICORN_THREADS (default: gunicorn.conf.py's)")
     parser.add_argument("--max-requests", type=int, help="GUNICORN_MAX_REQUESTS (default: gunicorn.conf.py's)")

@@ -46,7 +46,8 @@ def wrk_scenario(args, server: LiveServer, scenario: Scenario, data: Data) -> Re
     if scenario.kind == "book":
         # The warm-up and the measured run book different eras: requests still in flight when wrk
         # stops are committed after it, and must not take a slot the next run asks for.
-        env.update(BENCH_SLOT_STEP=str(int(SLOT_STEP.total_seconds())), BENCH_SERVICE_ID=str(data.service_id))
+        services = data.service_ids if scenario.spread else [data.service_id]
+        env.update(BENCH_SLOT_STEP=str(int(SLOT_STEP.total_seconds())), BENCH_SERVICE_IDS=",".join(map(str, services)))
         eras = iter(FAR_FUTURE + timedelta(days=1 + 365 * 20 * n) for n in (1, 2))
     url = server.url + scenario.path_for(data)
     for seconds in (args.warmup, args.duration):

@@ -1,26 +1,14 @@
-"""BookIt's URLs plus ``/bench/bare``: a DRF view returning a constant JSON object.
+"""BookIt's URLs plus ``/bench/bare``: the minimal project's bare DRF view, here through BookIt's stack.
 
-It runs through the same middleware, renderer and gunicorn as BookIt, with no
-authentication, permission or throttle work: the framework ceiling every BookIt
-figure is compared with.
+Same view as the minimal project's (``benchmarks/views.py``), but behind
+BookIt's middleware, settings and URL conf: the gap between the two is what
+the stack costs.
 """
 
 from django.urls import re_path
-from rest_framework.permissions import AllowAny
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from benchmarks.views import BareView
 from bookit import urls as bookit_urls
-
-
-class BareView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes: list = []
-
-    def get(self, request):
-        return Response({"status": "ok"})
-
 
 urlpatterns = [re_path(r"^bench/bare/?$", BareView.as_view()), *bookit_urls.urlpatterns]
 handler404 = bookit_urls.handler404

@@ -3,9 +3,10 @@
 -- Configured through the environment (bench.py sets it):
 --   BENCH_SLOT_BASE   unset: wrk sends its fixed request (-H, wrk.method, wrk.body).
 --                     set: every request is a POST /bookings for a fresh slot, starting at this
---                     Unix time and BENCH_SLOT_STEP seconds apart, on service BENCH_SERVICE_ID;
---                     threads interleave (thread k takes slots k, k + n, k + 2n, ...), so no two
---                     requests of a run ask for the same slot.
+--                     Unix time and BENCH_SLOT_STEP seconds apart, on the services of
+--                     BENCH_SERVICE_IDS (comma-separated) in turn; threads interleave (thread k
+--                     takes slots k, k + n, k + 2n, ...), so no two requests of a run ask for the
+--                     same slot.
 --   BENCH_METHOD, BENCH_BODY   method and body of the fixed request (the all-409 POST).
 --   BENCH_THREADS     wrk's -t, to interleave the slots.
 
@@ -33,15 +34,19 @@ if os.getenv("BENCH_SLOT_BASE") then
     local base = tonumber(os.getenv("BENCH_SLOT_BASE"))
     local step = tonumber(os.getenv("BENCH_SLOT_STEP"))
     local stride = tonumber(os.getenv("BENCH_THREADS"))
-    local service = tonumber(os.getenv("BENCH_SERVICE_ID"))
+    local services = {}
+    for service in string.gmatch(os.getenv("BENCH_SERVICE_IDS"), "%d+") do
+        table.insert(services, tonumber(service))
+    end
     wrk.method = "POST"
     wrk.headers["Content-Type"] = "application/json"
 
     function request()
-        local slot = base + (sent * stride + id) * step
+        local n = sent * stride + id
+        local slot = base + n * step
         sent = sent + 1
         local body = string.format(
-            '{"service_id": %d, "start_time": "%s"}', service, os.date("!%Y-%m-%dT%H:%M:%SZ", slot)
+            '{"service_id": %d, "start_time": "%s"}', services[n % #services + 1], os.date("!%Y-%m-%dT%H:%M:%SZ", slot)
         )
         return wrk.format(nil, nil, nil, body)
     end

@@ -60,13 +60,19 @@ class BookingFilter(FilterSet):
     def noop(self, queryset, name, value):  # applied together in filter_queryset
         return queryset
 
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        start, end = self.form.cleaned_data.get("from"), self.form.cleaned_data.get("to")
-        if start is None and end is None:
-            return queryset
+    @staticmethod
+    def window(cleaned_data: dict):
+        """``(from, to)`` of the cleaned filters (either may be None); ``to`` not after ``from`` is a 400."""
+        start, end = cleaned_data.get("from"), cleaned_data.get("to")
         if start and end and end <= start:
             raise ValidationError({"to": ["`to` must be after `from`."]})
+        return start, end
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        start, end = self.window(self.form.cleaned_data)
+        if start is None and end is None:
+            return queryset
         window = DateTimeTZRange(start, end, "[)")  # a missing bound is open
         queryset = queryset.alias(period=TsTzRange("start_time", "end_time")).filter(period__overlap=window)
         # Same order, but not one the start_time index can produce. Otherwise PostgreSQL walks

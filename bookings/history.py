@@ -26,18 +26,25 @@ def _json(value):
 
 
 def record(booking: Booking, action: str, *, actor_id: int | None, before: dict | None) -> BookingEvent:
-    """The event of ``action`` on ``booking`` (as it is now; ``before`` as it was, None when created).
+    """The event of ``action`` on ``booking`` (as it is now; ``before`` as it was, None when created), saved.
 
     ``changes`` holds ``[before, after]`` for each field that differs; after a
     deletion, ``after`` is null throughout.
     """
+    event = event_of(booking, action, actor_id=actor_id, before=before)
+    event.save(force_insert=True)
+    return event
+
+
+def event_of(booking: Booking, action: str, *, actor_id: int | None, before: dict | None) -> BookingEvent:
+    """``record``'s event, unsaved: a new booking's is written in the same statement as the booking."""
     after = None if action == BookingEvent.Action.DELETED else snapshot(booking)
     changes = {
         name: [_json(before[name] if before else None), _json(after[name] if after else None)]
         for name in FIELDS
         if (before[name] if before else None) != (after[name] if after else None)
     }
-    return BookingEvent.objects.create(
+    return BookingEvent(
         booking_id=booking.pk,
         service_id=booking.service_id,
         owner_id=booking.user_id,

@@ -110,17 +110,20 @@ def check_bookable(service: Service, *, is_active: bool | None = None) -> None:
         )
 
 
-def check_still_bookable(service: Service, *, as_unknown: bool) -> None:
+def check_still_bookable(service: Service, *, as_unknown: bool, active: bool | None = None) -> None:
     """Under the service's advisory lock: the service is active now and stays so until this write commits.
 
     The row lock (FOR NO KEY UPDATE) makes a deactivation wait for this
     transaction, and one that committed first is seen here. Writers of the
     service already queue on the advisory lock, so this adds no waiting among
-    them. With ``as_unknown`` (a customer's new booking: the catalog hides
+    them. A new booking's single statement (``bookings.writes``) takes the same
+    guarantee with a share lock of its own and passes what it found as
+    ``active``. With ``as_unknown`` (a customer's new booking: the catalog hides
     inactive services) the answer is the serializer's for an unknown id;
     otherwise ``check_bookable``'s 409.
     """
-    active = Service.objects.select_for_update(no_key=True).filter(pk=service.pk, is_active=True).exists()
+    if active is None:
+        active = Service.objects.select_for_update(no_key=True).filter(pk=service.pk, is_active=True).exists()
     if not active and as_unknown:
         raise ValidationError({"service_id": [UNKNOWN_SERVICE.format(pk_value=service.pk)]})
     check_bookable(service, is_active=active)

@@ -2,8 +2,9 @@
 
 Each operation checks the rules (``bookings.rules``) and writes through
 ``bookings.writes``, where the exclusion constraint judges double booking
-under the service's advisory lock and the change's history event is written
-in the same transaction. ``actor`` is who asks: staff (``is_staff``) may skip
+(writes that count rows, and every change of an existing booking, under the
+service's advisory lock) and the change's history event is written in the
+same transaction. ``actor`` is who asks: staff (``is_staff``) may skip
 the notice, horizon, cap and cancellation cutoff; ``None`` is the system.
 """
 
@@ -18,7 +19,7 @@ from django.utils import timezone
 from bookings import history, rules, selectors
 from bookings.calendar import token_digest
 from bookings.models import Booking, BookingEvent, CalendarFeed
-from bookings.writes import locked_copy, write_under_service_lock
+from bookings.writes import locked_copy, write_booking
 from bookit.domain_errors import ConflictError, DomainError
 from catalog.models import Service
 from catalog.schedule import Schedule
@@ -67,13 +68,17 @@ def booking_create(
         buffer_minutes=service.buffer_minutes,
     )
     cap = None if staff else service.max_active_bookings_per_user
+    as_unknown = not staff  # a customer is told an inactive service is unknown (the catalog hides it)
+    if cap is None:
+        # Nothing to count: one statement, which also holds the service active until it commits.
+        still_bookable = functools.partial(rules.check_still_bookable, service, as_unknown=as_unknown)
+        return write_booking(booking, action=Action.CREATED, actor_id=_actor_id(actor), still_bookable=still_bookable)
 
     def check() -> None:  # under the service's lock, just before the INSERT
-        rules.check_still_bookable(service, as_unknown=not staff)
-        if cap is not None:
-            rules.check_active_cap(user, service, cap, now=now)
+        rules.check_still_bookable(service, as_unknown=as_unknown)
+        rules.check_active_cap(user, service, cap, now=now)
 
-    return write_under_service_lock(booking, action=Action.CREATED, actor_id=_actor_id(actor), check=check)
+    return write_booking(booking, action=Action.CREATED, actor_id=_actor_id(actor), check=check)
 
 
 @transaction.atomic
@@ -112,7 +117,7 @@ def booking_reschedule(
         "sequence": booking.sequence + 1,
     }
     check = functools.partial(rules.check_still_bookable, service, as_unknown=False)  # under the lock
-    return write_under_service_lock(booking, changes, action=Action.RESCHEDULED, actor_id=_actor_id(actor), check=check)
+    return write_booking(booking, changes, action=Action.RESCHEDULED, actor_id=_actor_id(actor), check=check)
 
 
 @transaction.atomic
@@ -121,7 +126,7 @@ def booking_edit_notes(*, booking: Booking, notes: str, actor=None) -> Booking:
     booking = locked_copy(booking)
     if booking.is_final:
         raise ConflictError(f"A {booking.status} booking cannot be changed.", code="booking_final")
-    return write_under_service_lock(booking, {"notes": notes}, action=Action.NOTES_CHANGED, actor_id=_actor_id(actor))
+    return write_booking(booking, {"notes": notes}, action=Action.NOTES_CHANGED, actor_id=_actor_id(actor))
 
 
 @transaction.atomic
@@ -185,7 +190,7 @@ def _move_status(booking: Booking, status: str, *, reason: str, now: datetime, a
     if status == Status.CANCELLED:
         changes.update(cancelled_at=now, cancellation_reason=reason, sequence=booking.sequence + 1)
         action = Action.CANCELLED
-    return write_under_service_lock(booking, changes, action=action, actor_id=_actor_id(actor))
+    return write_booking(booking, changes, action=action, actor_id=_actor_id(actor))
 
 
 @transaction.atomic

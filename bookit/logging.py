@@ -13,12 +13,17 @@ master process loads this module before Django is configured.
 import contextvars
 import json
 import logging
-from datetime import UTC, datetime
-
-from bookit.utc import iso_z
+import time
 
 # The id of the request this thread is handling, or None outside a request.
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+# What no JSON line shows, so not collected for every record: the caller's frame, thread and
+# process names (the "Optimization" knobs of the logging HOWTO). Every request writes a line.
+logging._srcfile = None
+logging.logThreads = False
+logging.logProcesses = False
+logging.logMultiprocessing = False
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _RECORD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
@@ -29,12 +34,18 @@ class JsonFormatter(logging.Formatter):
     """Formats a record as one line of JSON with its scalar ``extra`` fields.
 
     Objects passed as extras (Django puts the whole ``request`` there) are left
-    out: they are not JSON, and a request carries headers with tokens.
+    out: they are not JSON, and a request carries headers with tokens. It runs
+    for every request's access line, so the time's text is made once a second.
     """
 
+    _second, _stamp = -1, ""  # the last second formatted, and its text
+
     def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         line = {
-            "time": iso_z(datetime.fromtimestamp(record.created, tz=UTC), timespec="milliseconds"),
+            "time": f"{self._stamp}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

@@ -103,11 +103,13 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "bookit.middleware.BodySizeLimitMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Admin*: Django's sessions, session user and messages, for the admin's pages only
+    # (the API authenticates with JWTs, no cookies).
+    "bookit.middleware.AdminSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "bookit.middleware.AdminAuthenticationMiddleware",
+    "bookit.middleware.AdminMessageMiddleware",
 ]
 
 ROOT_URLCONF = "bookit.urls"
@@ -144,10 +146,12 @@ else:
 DATABASES["default"].update(
     NAME=DATABASE_NAME or DATABASES["default"]["NAME"],
     # Persistent connections, not a pool: a sync worker serves one request at a time, so
-    # one connection each, kept to save the connect (dearer than most requests). Health
-    # checks test a reused one first, so workers survive a database restart.
+    # one connection each, kept to save the connect (dearer than most requests). No health
+    # check (a SELECT 1 round trip before every request's first query): a connection that
+    # failed is tested after its request and discarded if broken (Django does that for any
+    # connection-level error), so workers survive a database restart without one.
     CONN_MAX_AGE=env.int("DB_CONN_MAX_AGE", default=60),
-    CONN_HEALTH_CHECKS=True,
+    CONN_HEALTH_CHECKS=False,
 )
 # Fail fast (-> 503) instead of hanging when the database is unreachable.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2))
@@ -185,7 +189,9 @@ READ_YOUR_WRITES_SECONDS = env.int("READ_YOUR_WRITES_SECONDS", default=10)
 for _number, _replica in enumerate(map(environ.Env.db_url_config, DATABASE_REPLICA_URLS), 1):
     _replica["OPTIONS"] = {**DATABASES["default"]["OPTIONS"], **_replica.get("OPTIONS", {})}
     _replica.update(NAME=DATABASE_NAME or _replica["NAME"], TEST={"MIRROR": "default"})
-    DATABASES[f"replica{_number}"] = {**DATABASES["default"], **_replica}
+    # Health checks on replicas only: the router tests a replica before it routes a read there,
+    # so a dead one means reads from the primary, not a 503 (bookit/db/replicas.py).
+    DATABASES[f"replica{_number}"] = {**DATABASES["default"], **_replica, "CONN_HEALTH_CHECKS": True}
 if DATABASE_REPLICA_URLS and not REDIS_URL:
     _fail("DATABASE_REPLICA_URLS needs REDIS_URL: every instance must know who wrote recently.")
 DATABASE_ROUTERS = ["bookit.db.replicas.ReplicaRouter"] if DATABASE_REPLICA_URLS else []
@@ -226,13 +232,14 @@ if IS_TEST:
 
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTAuthentication"],  # simplejwt's, leaner lookup
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["bookit.api.parsers.JSONParser"],  # DRF's, with a nesting limit
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "bookit.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "bookit.api.schema.AutoSchema",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "bookit.api.negotiation.ContentNegotiation",
     "EXCEPTION_HANDLER": "bookit.api.error_responses.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["bookit.api.throttling.AnonThrottle", "bookit.api.throttling.UserThrottle"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

@@ -17,6 +17,7 @@ the check a booking of it meets, across daylight-saving changes too:
 """
 
 import itertools
+import math
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -78,16 +79,33 @@ class Schedule:
 
     @classmethod
     def of(cls, service) -> "Schedule":
-        """From a service whose ``working_hours`` and ``exceptions`` are loaded (or loadable: two queries)."""
+        """From a service read by ``catalog.selectors.service_by_id_with_schedule`` (its hours and exceptions
+        as rows), or one whose ``working_hours`` and ``exceptions`` are loaded (or loadable: two queries)."""
         weekly: dict = defaultdict(list)
-        for hours in service.working_hours.all():
-            weekly[hours.weekday].append((hours.start, hours.end))
         exceptions: dict = defaultdict(list)
-        for exception in service.exceptions.all():
-            intervals = exceptions[exception.date]  # a closed date is a key without intervals
-            if exception.start is not None:
-                intervals.append((exception.start, exception.end))
+        for weekday, start, end in cls._rows(service, "schedule_hours", "working_hours", "weekday"):
+            weekly[weekday].append((start, end))
+        for day, start, end in cls._rows(service, "schedule_exceptions", "exceptions", "date"):
+            intervals = exceptions[day]  # a closed date is a key without intervals
+            if start is not None:
+                intervals.append((start, end))
         return cls(zoneinfo.ZoneInfo(service.timezone), dict(weekly), dict(exceptions))
+
+    @staticmethod
+    def _rows(service, annotation: str, relation: str, key: str) -> Iterator[tuple]:
+        rows = getattr(service, annotation, None)
+        if rows is None:
+            for row in getattr(service, relation).all():
+                yield getattr(row, key), row.start, row.end
+            return
+        parse = date.fromisoformat if key == "date" else int
+        for row in rows:
+            start, end = row["start"], row["end"]
+            yield (
+                parse(row[key]),
+                time.fromisoformat(start) if start is not None else None,
+                time.fromisoformat(end) if end is not None else None,
+            )
 
     def wall_intervals(self, day: date) -> list[tuple[time, time]] | None:
         """``day``'s intervals in wall-clock time; ``None`` when the date is open all day."""
@@ -110,7 +128,15 @@ class Schedule:
 
     def slot_starts(self, first_day: date, last_day: date, *, step: int, length: int) -> Iterator[datetime]:
         """Starts (UTC) of ``length``-minute slots from ``first_day`` to ``last_day`` (local dates), in order."""
+        return (
+            datetime.fromtimestamp(moment, UTC)
+            for moment in self.slot_moments(first_day, last_day, step=step, length=length)
+        )
+
+    def slot_moments(self, first_day: date, last_day: date, *, step: int, length: int) -> Iterator[float]:
+        """``slot_starts`` as Unix times: a month of short slots is thousands, and numbers are cheap."""
         step_delta, length_delta = timedelta(minutes=step), timedelta(minutes=length)
+        step_seconds, length_seconds = step_delta.total_seconds(), length_delta.total_seconds()
         day = first_day
         while day <= last_day:
             walls = self.wall_intervals(day)
@@ -121,12 +147,25 @@ class Schedule:
                 limit = (
                     datetime.combine(day, wall_end) if wall_end else datetime.combine(day + timedelta(days=1), time(0))
                 )
+                offset = self.zone.utcoffset(cursor)
+                if offset == self.zone.utcoffset(limit):
+                    # No clock change in the interval (nearly always): every wall time exists and is
+                    # one offset away from UTC, so the slots are arithmetic, not a zone lookup each.
+                    first = (cursor - offset).replace(tzinfo=UTC).timestamp()
+                    low, high = (
+                        (bounds[0].timestamp(), bounds[1].timestamp() - length_seconds) if bounds else (first, math.inf)
+                    )
+                    for k in range(-((cursor - limit) // step_delta)):  # the steps before the limit
+                        moment = first + k * step_seconds
+                        if low <= moment <= high:
+                            yield moment
+                    continue
                 while cursor < limit:
                     start = local_instant(day, cursor.time(), self.zone)
                     if exists_locally(start, day, cursor.time(), self.zone) and (
                         bounds is None or _inside(start, start + length_delta, bounds)
                     ):
-                        yield start
+                        yield start.timestamp()
                     cursor += step_delta
             day += timedelta(days=1)
 

@@ -2,9 +2,11 @@
 
 import functools
 
+from django.db import connection
 from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Cast, Coalesce, NullIf, Round
 
+from bookit.db.replicas import read_connection
 from bookit.domain_errors import NotFoundError
 from catalog.models import Service
 
@@ -30,6 +32,18 @@ def _visible(services: QuerySet[Service], *, staff: bool) -> QuerySet[Service]:
     return services if staff else services.filter(is_active=True)
 
 
+def service_visible(service: Service, *, user) -> bool:
+    """Whether the caller may see this service (read already): the rule of ``service_list_visible``."""
+    return service.is_active or bool(user and user.is_staff)
+
+
+def catalog_version() -> int:
+    """The version of everything the catalog shows; it changes in the transaction of every change (migration 0004)."""
+    with read_connection(Service).cursor() as cursor:
+        cursor.execute("SELECT version FROM catalog_version")
+        return cursor.fetchone()[0]
+
+
 def service_list(*, user) -> QuerySet[Service]:
     """Services the caller may see, with their ratings.
 
@@ -45,11 +59,36 @@ def service_list_detailed(*, user) -> QuerySet[Service]:
     return service_list(user=user).prefetch_related("working_hours", "exceptions")
 
 
+# One service with its weekly hours and exceptions as JSON arrays, in one fixed query: every
+# booking and every availability read needs them, and building this with the ORM (two
+# subqueries) cost more than running it. Schedule.of reads the arrays.
+_SERVICE_FIELDS = [field for field in Service._meta.concrete_fields if field.name != "search_vector"]
+_SERVICE_WITH_SCHEDULE = """
+SELECT {columns},
+    (SELECT coalesce(json_agg(json_build_object('weekday', weekday, 'start', start, 'end', "end")), '[]')
+       FROM catalog_workinghours WHERE service_id = s.id),
+    (SELECT coalesce(json_agg(json_build_object('date', date, 'start', start, 'end', "end")), '[]')
+       FROM catalog_scheduleexception WHERE service_id = s.id)
+FROM catalog_service AS s WHERE id = %s
+""".format(columns=", ".join(f"s.{connection.ops.quote_name(field.column)}" for field in _SERVICE_FIELDS))  # noqa: S608
+
+
+def service_by_id_with_schedule(pk: int) -> Service | None:
+    """The service with this id (active or not) and its schedule (``Schedule.of`` uses it), or None."""
+    with read_connection(Service).cursor() as cursor:
+        cursor.execute(_SERVICE_WITH_SCHEDULE, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    service = Service.from_db(connection.alias, [field.attname for field in _SERVICE_FIELDS], row[:-2])
+    service.schedule_hours, service.schedule_exceptions = row[-2:]
+    return service
+
+
 def service_with_schedule(*, pk: int, bookable: bool = False) -> Service:
     """One service with its weekly hours and exceptions; an unknown (or, if ``bookable``, inactive) one is a 404."""
-    services = Service.objects.defer("search_vector").prefetch_related("working_hours", "exceptions")
-    service = (services.filter(is_active=True) if bookable else services).filter(pk=pk).first()
-    if service is None:
+    service = service_by_id_with_schedule(pk)
+    if service is None or (bookable and not service.is_active):
         raise NotFoundError("No service with this id takes bookings.", code="service_not_found")
     return service
 

@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
 
+from bookit.api.caching import VersionedAnswers, versioned_response
 from bookit.api.error_responses import ErrorSerializer
 from bookit.api.permissions import IsAdminOrReadOnly
 from bookit.api.viewsets import ModelViewSet, validated
@@ -39,6 +40,19 @@ class ServiceViewSet(ModelViewSet):
 
     def get_rows(self):
         return selectors.service_rows(user=self.request.user)
+
+    answers = VersionedAnswers()  # this process's, shared by every request
+
+    def list(self, request, *args, **kwargs):
+        """The page as ``RowListMixin`` builds it, kept per URL until the catalog's version moves."""
+        scope = "staff" if request.user and request.user.is_staff else "public"
+        return versioned_response(
+            request,
+            self.answers,
+            version=selectors.catalog_version(),
+            scope=scope,
+            compute=lambda: super(ServiceViewSet, self).list(request, *args, **kwargs).data,
+        )
 
     def create(self, request):
         service = services.service_create(**validated(ServiceInputSerializer, request.data))

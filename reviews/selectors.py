@@ -11,7 +11,7 @@ from reviews.models import Review
 # booking ids: they say nothing to the public and number everyone's bookings). The
 # reviewer's name is a subquery, not a join, so the page's count() leaves it out.
 REVIEW_ROW = ("id", "service_id", "rating", "comment", "created_at", "updated_at")
-REVIEWER_NAME = Subquery(User.objects.filter(pk=OuterRef("user_id")).values("full_name"))
+REVIEWER_NAME = Subquery(User.objects.filter(pk=OuterRef("user_id")).order_by().values("full_name"))
 
 
 def review_rows_for_service(*, service_id: int, user) -> QuerySet:

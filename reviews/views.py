@@ -5,8 +5,10 @@ from rest_framework.response import Response
 
 from accounts import idempotency
 from accounts.idempotency import idempotent
+from bookit.api.caching import VersionedAnswers, versioned_response
 from bookit.api.error_responses import ErrorSerializer
 from bookit.api.viewsets import RowListMixin, validated
+from catalog import selectors as catalog_selectors
 from reviews import selectors, services
 from reviews.models import Review
 from reviews.serializers import (
@@ -58,6 +60,18 @@ class ServiceReviewList(RowListMixin, generics.ListAPIView):
     permission_classes = [AllowAny]
 
     queryset = Review.objects.none()  # only for the schema: the list reads ``get_rows``
+
+    answers = VersionedAnswers()  # this process's, shared by every request
+
+    def list(self, request, *args, **kwargs):
+        """The page as ``RowListMixin`` builds it, kept per URL until the catalog's version moves."""
+        return versioned_response(
+            request,
+            self.answers,
+            version=catalog_selectors.catalog_version(),
+            scope="staff" if request.user and request.user.is_staff else "public",
+            compute=lambda: super(ServiceReviewList, self).list(request, *args, **kwargs).data,
+        )
 
     def get_rows(self):
         return selectors.review_rows_for_service(service_id=self.kwargs["service_id"], user=self.request.user)

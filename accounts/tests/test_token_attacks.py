@@ -112,3 +112,22 @@ def test_tokens_of_gone_users(anon, fate):
 @pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Token abc", "Bearer " + "x" * 5000])
 def test_malformed_authorization_headers(anon, header):
     assert_401(anon.get("/me", HTTP_AUTHORIZATION=header))
+
+
+def test_a_remembered_token_still_expires(anon, user, monkeypatch):
+    """Verified tokens are remembered (accounts.authentication) only until their own expiry."""
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=timedelta(minutes=1))
+    assert me(anon, str(token)).status_code == 200  # verified, remembered
+    later = timezone.now().timestamp() + 61
+    monkeypatch.setattr("accounts.authentication.time.time", lambda: later)
+    monkeypatch.setattr("rest_framework_simplejwt.tokens.aware_utcnow", lambda: timezone.now() + timedelta(seconds=61))
+    assert_401(me(anon, str(token)))
+
+
+def test_a_remembered_token_of_a_deactivated_user_is_refused_at_once(anon, user):
+    token = str(AccessToken.for_user(user))
+    assert me(anon, token).status_code == 200
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    assert_401(me(anon, token))

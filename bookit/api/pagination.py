@@ -1,9 +1,58 @@
+import math
+from collections.abc import Callable
+
+from django.core.paginator import Page
+from django.db.models import F, Func, QuerySet, Subquery
 from rest_framework import pagination
+from rest_framework.exceptions import NotFound
+
+# (limit, offset) -> (the page's rows, the total): one query that gives both.
+Fetch = Callable[[int, int], tuple[list, int]]
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
-    """``{count, next, previous, results}``; ``?page=N``, ``?page_size=`` up to 100 (default 20)."""
+    """``{count, next, previous, results}``; ``?page=N``, ``?page_size=`` up to 100 (default 20).
+
+    The exact ``count`` and the page come from one query, not two. For a
+    queryset the count is an uncorrelated scalar subquery in the page's SELECT
+    (PostgreSQL runs it once), so each part keeps its own plan (an index walk
+    that stops after the page, and a count); only a page with no rows past the
+    first asks again, for the 404. A selector that writes its own SQL gives
+    both through ``paginate_rows``.
+    """
 
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def paginate_queryset(self, queryset, request, view=None):
+        if not isinstance(queryset, QuerySet) or queryset.query.distinct:
+            return super().paginate_queryset(queryset, request, view)
+        return self.paginate_rows(request, lambda limit, offset: _page_with_total(queryset, limit, offset))
+
+    def paginate_rows(self, request, fetch: Fetch) -> list:
+        """The requested page of ``fetch``'s rows; a page past the last (but the first) is a 404 as in DRF."""
+        size = self.get_page_size(request)
+        number = request.query_params.get(self.page_query_param) or "1"
+        if number in self.last_page_strings:
+            number = max(1, math.ceil(fetch(size, 0)[1] / size))
+        elif not number.isdigit() or int(number) < 1:
+            raise NotFound(self.invalid_page_message)
+        number = int(number)
+        rows, total = fetch(size, (number - 1) * size)
+        if not rows and number > 1:
+            raise NotFound(self.invalid_page_message)
+        paginator = self.django_paginator_class(rows, size)
+        paginator.count = total
+        self.request = request
+        self.page = Page(rows, number, paginator)
+        return rows
+
+
+def _page_with_total(queryset: QuerySet, limit: int, offset: int) -> tuple[list, int]:
+    total = Subquery(queryset.order_by().annotate(page_total=Func(F("pk"), function="COUNT")).values("page_total"))
+    rows = list(queryset.annotate(page_total=total)[offset : offset + limit])
+    if not rows:
+        return rows, 0 if offset == 0 else queryset.count()
+    first = rows[0]
+    return rows, first["page_total"] if isinstance(first, dict) else first.page_total

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import MiddlewareNotUsed
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router
 from django.http import HttpRequest
 from redis.exceptions import RedisError
 
@@ -42,6 +42,11 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 RETRY_SECONDS = 30.0
 
 _down_until: dict[str, float] = {}  # replica alias -> when to try it again (per process)
+
+
+def read_connection(model):
+    """The connection the routers pick for a read of ``model``: a selector's own SQL reads where the ORM's would."""
+    return connections[router.db_for_read(model)]
 
 
 def replicas() -> list[str]:

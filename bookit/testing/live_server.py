@@ -249,18 +249,19 @@ class Endpoint:
 
 
 class LiveServer(Endpoint):
-    """``gunicorn -c gunicorn.conf.py bookit.wsgi`` on a free port; ``headers`` go with every request."""
+    """``gunicorn -c gunicorn.conf.py bookit.wsgi`` (or ``app``) on a free port; ``headers`` go with every request."""
 
     name = "gunicorn"
 
-    def __init__(self, env: Mapping[str, str | None], **kwargs):
+    def __init__(self, env: Mapping[str, str | None], *, app: str = "bookit.wsgi", **kwargs):
         super().__init__(**kwargs)
         overrides = {**env, "GUNICORN_BIND": f"127.0.0.1:{self.port}"}
         self.env = {key: str(value) for key, value in {**os.environ, **overrides}.items() if value is not None}
         self.config = gunicorn_config(overrides)
+        self.app = app  # the WSGI module; the benchmark also serves its minimal project
 
     def start(self) -> "LiveServer":
-        return self.launch([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "bookit.wsgi"], self.env)
+        return self.launch([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app], self.env)
 
     def is_up(self) -> bool:
         """/health answers 200 and every worker that gunicorn.conf.py asks for runs."""

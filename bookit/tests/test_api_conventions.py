@@ -113,3 +113,15 @@ def test_schema_links_created_objects_to_their_operations(anon):
     }
     assert links["bookings_retrieve"]["parameters"] == {"id": "$response.body#/id"}
     assert "403" not in schema["paths"]["/services"]["get"]["responses"]  # reading is open to everyone
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "application/*", "text/html, */*;q=0.1"])
+def test_json_whatever_acceptable_accept_header(anon, accept):
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    response = anon.get("/health", **headers)
+    assert (response.status_code, response["Content-Type"]) == (200, "application/json")
+
+
+def test_an_unacceptable_accept_header_is_still_406(anon):
+    assert anon.get("/health", HTTP_ACCEPT="text/html").status_code == 406
+    assert anon.get("/health?format=xml").status_code == 404  # DRF: an unknown ?format= is a 404

@@ -8,8 +8,8 @@ through a live server.
 
 import pytest
 from rest_framework.generics import GenericAPIView
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from accounts.authentication import JWTAuthentication
 from accounts.models import User
 from bookings.tests.factories import BookingFactory
 from bookit.tests.http import race, request, token_for
