@@ -6,6 +6,10 @@ PostgreSQL when ``DATABASE_URL`` is unset; ``test`` (the default under pytest) i
 like dev with a fast password hasher; ``prod`` has debug off, secure cookies and
 HSTS, and a missing or weak secret or a missing ``DATABASE_URL`` stops start-up
 with one line naming the variable.
+
+It is longer than the other modules (about 350 lines) on purpose: every
+setting stays in this one readable place, grouped by concern, rather than
+split across files a newcomer would have to find.
 """
 
 import ipaddress

@@ -63,6 +63,8 @@ def statement_timeout_of(*command: str, **environment) -> str:
     """The libpq options a ``manage.py`` command would connect with (nothing connects)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DB_") and k != "PYTEST_VERSION"}
     env.update(APP_ENV="dev", DATABASE_URL="postgres://nobody@127.0.0.1:1/none", **environment)
+    # A fresh clone has no .data/secrets yet (manage.py would create them): give the child its own.
+    env.update(SECRET_KEY="statement-timeout-test-secret-0123", JWT_SECRET="statement-timeout-test-jwt-0123")
     show = "from django.conf import settings as s; print(json.dumps(s.DATABASES['default']['OPTIONS']['options']))"
     code = f"import json, sys; sys.argv = ['manage.py', *{list(command)!r}]; import django; django.setup(); {show}"
     script = f"import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'bookit.settings'; exec({code!r})"
