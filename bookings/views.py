@@ -165,7 +165,7 @@ class AvailabilityView(GenericAPIView):
     def get(self, request, pk: int):
         service = catalog_selectors.service_with_schedule(pk=pk, bookable=True)
         query = validated(AvailabilityQuerySerializer, request.query_params, context={"zone": service.timezone})
-        starts = selectors.service_availability(
+        starts = selectors.service_free_moments(
             service=service, start=query["start"], end=query["end"], now=timezone.now()
         )
         length = timedelta(minutes=service.duration_minutes)

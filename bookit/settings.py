@@ -141,6 +141,8 @@ TEMPLATES = [
 # Without DATABASE_URL, the embedded PostgreSQL, started at the first connection
 # (bookit/db/embedded/). DATABASE_NAME picks another database on the same server.
 DATABASE_NAME = env.str("DATABASE_NAME", default="")
+# bookit.db.postgresql is Django's backend with psycopg's C loader for timestamps.
+POSTGRESQL_ENGINES = {"django.db.backends.postgresql": "bookit.db.postgresql"}
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
 elif IS_PROD:
@@ -148,6 +150,7 @@ elif IS_PROD:
 else:
     DATABASES = {"default": {"ENGINE": "bookit.db.embedded", "NAME": "bookit", "USER": "postgres"}}
 DATABASES["default"].update(
+    ENGINE=POSTGRESQL_ENGINES.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"]),
     NAME=DATABASE_NAME or DATABASES["default"]["NAME"],
     # Persistent connections, not a pool: a sync worker serves one request at a time, so
     # one connection each, kept to save the connect (dearer than most requests). No health
@@ -159,6 +162,12 @@ DATABASES["default"].update(
 )
 # Fail fast (-> 503) instead of hanging when the database is unreachable.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2))
+# Server-side binding: parameters travel apart from the SQL, so psycopg prepares a statement the
+# connection has run DB_PREPARE_THRESHOLD times and PostgreSQL stops parsing and planning it on
+# every request (behind a transaction-mode pooler, set DB_PREPARE_THRESHOLD=-1: never prepare).
+_prepare_threshold = env.int("DB_PREPARE_THRESHOLD", default=2)
+DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
+DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", None if _prepare_threshold < 0 else _prepare_threshold)
 # No statement holds a worker past DB_STATEMENT_TIMEOUT_MS (-> 503 database_timeout); manage.py's
 # commands but runserver (migrations, batch jobs) get DB_COMMAND_STATEMENT_TIMEOUT_MS (0: no limit).
 IS_COMMAND = Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] != ["runserver"]
@@ -192,7 +201,11 @@ DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
 READ_YOUR_WRITES_SECONDS = env.int("READ_YOUR_WRITES_SECONDS", default=10)
 for _number, _replica in enumerate(map(environ.Env.db_url_config, DATABASE_REPLICA_URLS), 1):
     _replica["OPTIONS"] = {**DATABASES["default"]["OPTIONS"], **_replica.get("OPTIONS", {})}
-    _replica.update(NAME=DATABASE_NAME or _replica["NAME"], TEST={"MIRROR": "default"})
+    _replica.update(
+        ENGINE=POSTGRESQL_ENGINES.get(_replica["ENGINE"], _replica["ENGINE"]),
+        NAME=DATABASE_NAME or _replica["NAME"],
+        TEST={"MIRROR": "default"},
+    )
     # Health checks on replicas only: the router tests a replica before it routes a read there,
     # so a dead one means reads from the primary, not a 503 (bookit/db/replicas.py).
     DATABASES[f"replica{_number}"] = {**DATABASES["default"], **_replica, "CONN_HEALTH_CHECKS": True}

@@ -9,9 +9,10 @@ into the connection's settings then, where ``dbshell``, the benchmark's pgbench
 and Django's test database creation read them.
 """
 
-from django.db.backends.postgresql import base, client
+from django.db.backends.postgresql import client
 
 from bookit.db.embedded import cluster
+from bookit.db.postgresql import base
 
 
 class DatabaseClient(client.DatabaseClient):
