@@ -1,8 +1,10 @@
 """Reads of bookings."""
 
-import math
-from datetime import UTC, datetime, timedelta
+import bisect
+import functools
+from datetime import UTC, date, datetime, timedelta
 
+import psycopg
 from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
 
@@ -158,6 +160,8 @@ ORDER BY start_time
 
 def _busy_moments(service_id: int, start: datetime, end: datetime) -> list[tuple[float, float]]:
     with read_connection(Booking).cursor() as cursor:
+        if not isinstance(cursor.cursor, psycopg.ClientCursor):  # server-side binding (settings), as it should
+            cursor.cursor.format = psycopg.pq.Format.BINARY  # floats as 8 bytes each: no text either side
         cursor.execute(_BUSY, [service_id, start, end])
         return cursor.fetchall()
 
@@ -182,32 +186,54 @@ def service_free_moments(*, service: Service, start: datetime, end: datetime, no
     and buffer, its own buffer included, as the exclusion constraint will judge
     it. One query reads the window's bookings through the constraint's GiST
     index; the rest is arithmetic here. ``service`` has its hours and exceptions loaded.
+
+    The window's free slots are a pure function of the schedule, the policy and
+    the bookings just read, so they are remembered under exactly those (a
+    booking, an hour or a policy changed is another key: never stale); only the
+    cut by now's notice and horizon is done on every request.
     """
-    length = timedelta(minutes=service.duration_minutes)
-    occupied = length + timedelta(minutes=service.buffer_minutes)
-    busy = _busy_moments(service.pk, start, end + occupied)
-    occupied = occupied.total_seconds()
-    # In Unix times from here: a busy month is thousands of slots and bookings.
-    earliest = max(start, rules.earliest_start(service, now=now), now).timestamp()
-    horizon = rules.latest_start(service, now=now)
-    horizon = horizon.timestamp() if horizon is not None else math.inf
-    until, now_moment = end.timestamp(), now.timestamp()
+    occupied = timedelta(minutes=service.duration_minutes + service.buffer_minutes)
+    busy = tuple(_busy_moments(service.pk, start, end + occupied))
     schedule = Schedule.of(service)
-    first_day = start.astimezone(schedule.zone).date()
-    last_day = end.astimezone(schedule.zone).date()
+    free = _window_free_moments(
+        schedule,
+        (start.astimezone(schedule.zone).date(), end.astimezone(schedule.zone).date()),
+        (start.timestamp(), end.timestamp()),
+        (service.slot_step, service.duration_minutes, occupied.total_seconds()),
+        busy,
+    )
+    earliest = max(rules.earliest_start(service, now=now), now).timestamp()
+    horizon = rules.latest_start(service, now=now)
+    first = max(bisect.bisect_left(free, earliest), bisect.bisect_right(free, now.timestamp()))
+    last = bisect.bisect_right(free, horizon.timestamp()) if horizon is not None else len(free)
+    return list(free[first:last])
+
+
+@functools.lru_cache(maxsize=32)  # a busy month's key and answer are about 150 kB
+def _window_free_moments(
+    schedule: Schedule,
+    days: tuple[date, date],
+    window: tuple[float, float],
+    slot: tuple[int, int, float],
+    busy: tuple[tuple[float, float], ...],
+) -> tuple[float, ...]:
+    """Slot starts in ``window`` (Unix times) on ``schedule``'s steps from ``days[0]`` to ``days[1]`` (local
+    dates) that keep ``slot``'s (step, length in minutes, seconds occupied with the buffer) clear of ``busy``
+    (sorted, non-overlapping (start, end of the buffer) pairs)."""
+    (since, until), (step, length, occupied) = window, slot
     moments, index, taken = [], 0, len(busy)
-    for slot in schedule.slot_moments(first_day, last_day, step=service.slot_step, length=service.duration_minutes):
-        if slot < earliest or slot <= now_moment:
+    for moment in schedule.slot_moments(*days, step=step, length=length):
+        if moment < since:
             continue
-        if slot >= until or slot > horizon:
+        if moment >= until:
             break
-        while index < taken and busy[index][1] <= slot:  # ended (buffer included) before the slot
+        while index < taken and busy[index][1] <= moment:  # ended (buffer included) before the slot
             index += 1
         # Bookings are sorted by start and never overlap each other, so their blocked ends are sorted too.
-        if index < taken and busy[index][0] < slot + occupied:
+        if index < taken and busy[index][0] < moment + occupied:
             continue
-        moments.append(slot)
-    return moments
+        moments.append(moment)
+    return tuple(moments)
 
 
 def booking_history(*, booking_id: int, user) -> QuerySet[BookingEvent]:

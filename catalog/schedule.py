@@ -77,6 +77,13 @@ class Schedule:
     weekly: dict[int, list[tuple[time, time]]]  # ISO weekday -> intervals
     exceptions: dict[date, list[tuple[time, time]]]  # date -> intervals ([] = closed)
 
+    def __hash__(self) -> int:
+        """Equal schedules hash equal: a schedule is part of a memo's key (``bookings.selectors``)."""
+        frozen = (
+            frozenset((key, tuple(hours)) for key, hours in table.items()) for table in (self.weekly, self.exceptions)
+        )
+        return hash((self.zone, *frozen))
+
     @classmethod
     def of(cls, service) -> "Schedule":
         """From a service read by ``catalog.selectors.service_by_id_with_schedule`` (its hours and exceptions
