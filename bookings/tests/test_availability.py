@@ -13,7 +13,7 @@ from bookings.tests.factories import BookingFactory
 from bookit.domain_errors import DomainError
 from bookit.utc import iso_z
 from catalog import services as catalog_services
-from catalog.models import WorkingHours
+from catalog.models import ScheduleException, WorkingHours
 from catalog.schedule import Schedule
 from catalog.tests.factories import ServiceFactory
 
@@ -102,6 +102,26 @@ class TestEndpoint:
             assert user_client.post("/bookings", body).status_code == 201
         taken = {slot["start"] for slot in slots(user_client, service, "2027-02-02", "2027-02-03")["slots"]}
         assert not taken & {slot["start"] for slot in offered[::2]}
+
+    def test_the_same_window_asked_again_sees_every_change(self, anon, user_client):
+        """Answers are remembered per worker (bookings.selectors): asking again after a booking, a
+        cancellation, a policy change or a closed day must never give the earlier answer."""
+        service = ServiceFactory(duration_minutes=60, slot_step_minutes=60)
+        window = ("2027-02-01", "2027-02-02")
+        assert len(slots(anon, service, *window)["slots"]) == 24
+        booked = user_client.post("/bookings", {"service_id": service.id, "start_time": "2027-02-01T10:00:00Z"})
+        assert booked.status_code == 201
+        assert "2027-02-01 10:00" not in local_starts(slots(anon, service, *window))
+        assert len(slots(anon, service, *window)["slots"]) == 23
+        cancel = {"status": "cancelled", "cancellation_reason": "changed plans"}
+        assert user_client.patch(f"/bookings/{booked.json()['id']}", cancel).status_code == 200
+        assert len(slots(anon, service, *window)["slots"]) == 24
+        catalog_services.service_update(service=service, buffer_minutes=60)
+        BookingFactory(service=service, start_time=datetime(2027, 2, 1, 12, tzinfo=UTC), buffer_minutes=60)
+        starts = local_starts(slots(anon, service, *window))
+        assert "2027-02-01 11:00" not in starts and "2027-02-01 13:00" not in starts and len(starts) == 21
+        ScheduleException.objects.create(service=service, date=date(2027, 2, 1))
+        assert slots(anon, service, *window)["slots"] == []
 
     def test_a_policy_change_in_the_admin_shows_at_once(self, anon, staff_client):
         service = ServiceFactory(duration_minutes=60)
