@@ -103,6 +103,8 @@ class Booking(TimestampedModel):
             models.Index(fields=["start_time"], name="bookings_start_idx"),
             # `?from=&to=` overlap filter across services (admins) uses this.
             GistIndex(TsTzRange("start_time", "end_time"), name="bookings_period_gist"),
+            # ... and a customer's own (btree_gist's int8 `=`; the query casts its parameter to bigint).
+            GistIndex(F("user"), TsTzRange("start_time", "end_time"), name="bookings_user_period_gist"),
         ]
 
     def __str__(self):

@@ -79,9 +79,11 @@ def booking_page(
     """
     where, params = ["true"], []
     visible = None if user.is_staff else user.pk
+    # Ids as bigint: psycopg sends a small int as smallint, and btree_gist's `=` (the GiST indexes on
+    # (user_id, period) and (service_id, period)) has no int8 = int2.
     for column, value in (("user_id", visible), ("status", status), ("service_id", service), ("user_id", owner)):
         if value is not None:
-            where.append(f"b.{column} = %s")
+            where.append(f"b.{column} = %s" + ("" if column == "status" else "::bigint"))
             params.append(value)
     windowed = start is not None or end is not None
     if windowed:
@@ -148,11 +150,12 @@ def booking_list_expired_pending(*, now: datetime) -> QuerySet[Booking]:
 # Unix times (start, end of the buffer), by start: the constraint's GiST index finds them. A
 # busy month is thousands of rows; floats load at a fraction of the cost of timestamps. The
 # buffer's end is the end plus the buffer's seconds, what bookings_blocked_until gives, at a
-# third of the cost per row (date_part gives float8 directly; extract goes through numeric).
+# third of the cost per row (date_part gives float8 directly; extract goes through numeric). The
+# id is a bigint for the constraint's index to take both conditions (see booking_page).
 _BUSY = """
 SELECT date_part('epoch', start_time), date_part('epoch', end_time) + buffer_minutes * 60
 FROM bookings_booking
-WHERE service_id = %s AND status <> 'cancelled'
+WHERE service_id = %s::bigint AND status <> 'cancelled'
   AND tstzrange(start_time, bookings_blocked_until(end_time, buffer_minutes), '[)') && tstzrange(%s, %s, '[)')
 ORDER BY start_time
 """
