@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from bookit.api.fields import datetime_json
+from bookit.api.serializers import InputSerializer
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -25,13 +26,13 @@ def user_json(user: User) -> dict:
     }
 
 
-class RegisterSerializer(serializers.Serializer):
+class RegisterSerializer(InputSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
     full_name = serializers.CharField(max_length=150, allow_blank=True, default="")
 
 
-class MeUpdateSerializer(serializers.Serializer):
+class MeUpdateSerializer(InputSerializer):
     """Only these fields can change; anything else in the body (role, is_staff, id) is ignored."""
 
     email = serializers.EmailField(max_length=254, required=False)
@@ -57,7 +58,7 @@ def login_json(pair: dict[str, str]) -> dict:
     return {**pair, "token_type": "Bearer", "expires_in": int(lifetime.total_seconds())}
 
 
-class RefreshSerializer(serializers.Serializer):
+class RefreshSerializer(InputSerializer):
     """A refresh token to trade for a new pair; it works once."""
 
     refresh = serializers.CharField(write_only=True)
@@ -68,5 +69,5 @@ class RefreshResponseSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
-class LogoutSerializer(serializers.Serializer):
+class LogoutSerializer(InputSerializer):
     refresh = serializers.CharField()

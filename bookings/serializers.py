@@ -8,6 +8,7 @@ from bookings.models import Booking, BookingEvent
 from bookings.rules import UNKNOWN_SERVICE
 from bookit.api.fields import AwareDateTimeField
 from bookit.api.rows import RowRenderer
+from bookit.api.serializers import InputSerializer
 from catalog.models import Service
 from catalog.selectors import service_by_id_with_schedule, service_visible
 from catalog.timezones import is_known_timezone
@@ -59,7 +60,7 @@ class ServiceIdField(serializers.PrimaryKeyRelatedField):
         return service
 
 
-class BookingCreateSerializer(serializers.Serializer):
+class BookingCreateSerializer(InputSerializer):
     """``context["user"]`` books: a service that user cannot see (an inactive one, unless staff) is an unknown id.
 
     The catalog hides inactive services from customers, so booking one must not
@@ -78,7 +79,7 @@ class BookingCreateSerializer(serializers.Serializer):
     notes = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
 
 
-class BookingUpdateSerializer(serializers.Serializer):
+class BookingUpdateSerializer(InputSerializer):
     """Reschedule, edit notes, or cancel. Owner, service and other statuses cannot change here."""
 
     start_time = AwareDateTimeField(required=False)
@@ -97,7 +98,7 @@ class BookingUpdateSerializer(serializers.Serializer):
         return attrs
 
 
-class BookingStatusSerializer(serializers.Serializer):
+class BookingStatusSerializer(InputSerializer):
     status = serializers.ChoiceField(choices=Booking.Status.choices)
     cancellation_reason = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
 
@@ -116,7 +117,7 @@ class WindowBoundField(serializers.Field):
         return AwareDateTimeField().to_internal_value(data)
 
 
-class AvailabilityQuerySerializer(serializers.Serializer):
+class AvailabilityQuerySerializer(InputSerializer):
     """``?from=&to=&tz=`` of GET /services/{id}/availability; ``context["zone"]`` is the service's zone."""
 
     to = WindowBoundField()

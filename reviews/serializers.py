@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from bookit.api.serializers import InputSerializer
 from reviews.models import Review
 
 
@@ -25,12 +26,12 @@ class ReviewSerializer(PublicReviewSerializer):
         read_only_fields = fields
 
 
-class ReviewCreateSerializer(serializers.Serializer):
+class ReviewCreateSerializer(InputSerializer):
     booking_id = serializers.IntegerField(min_value=1)
     rating = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
 
 
-class ReviewUpdateSerializer(serializers.Serializer):
+class ReviewUpdateSerializer(InputSerializer):
     rating = serializers.IntegerField(min_value=1, max_value=5, required=False)
     comment = serializers.CharField(max_length=5000, allow_blank=True, required=False)
