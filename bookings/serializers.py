@@ -1,4 +1,3 @@
-import functools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -167,25 +166,20 @@ class AvailabilitySerializer(serializers.Serializer):
 
 
 def availability_json(service_id: int, zone: ZoneInfo, starts: list[float], length: timedelta) -> dict:
-    """``AvailabilitySerializer``'s shape for slots starting at ``starts`` (Unix times), in ``zone``'s offsets."""
+    """``AvailabilitySerializer``'s shape for slots starting at ``starts`` (Unix times), in ``zone``'s offsets.
+
+    A month of short slots is thousands: each time is one C call from the number
+    to the zone's local time, as ``datetime.astimezone`` gives it, then ``isoformat``.
+    """
+    seconds, local = length.total_seconds(), datetime.fromtimestamp
     return {
         "service_id": service_id,
         "timezone": zone.key,
         "slots": [
-            {"start": start, "end": end} for start, end in _slot_times(zone, tuple(starts), length.total_seconds())
+            {"start": local(start, zone).isoformat(), "end": local(start + seconds, zone).isoformat()}
+            for start in starts
         ],
     }
-
-
-@functools.lru_cache(maxsize=32)
-def _slot_times(zone: ZoneInfo, starts: tuple[float, ...], seconds: float) -> tuple[tuple[str, str], ...]:
-    """ISO 8601 starts and ends in ``zone``, as ``datetime.astimezone(zone).isoformat()`` writes them.
-
-    A busy month is thousands of times at microseconds each; the same window is
-    asked again and again (a pure function of its arguments, so remembered).
-    """
-    local = datetime.fromtimestamp
-    return tuple((local(start, zone).isoformat(), local(start + seconds, zone).isoformat()) for start in starts)
 
 
 class BookingEventSerializer(serializers.ModelSerializer):

@@ -1,4 +1,6 @@
+import functools
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from django.http import HttpResponse
 from django.utils import timezone
@@ -168,8 +170,15 @@ class AvailabilityView(GenericAPIView):
         starts = selectors.service_free_moments(
             service=service, start=query["start"], end=query["end"], now=timezone.now()
         )
-        length = timedelta(minutes=service.duration_minutes)
-        return Response(availability_json(service.pk, query["zone"], starts, length))
+        body = _availability_body(service.pk, query["zone"], tuple(starts), timedelta(minutes=service.duration_minutes))
+        return HttpResponse(body, content_type="application/json")
+
+
+@functools.lru_cache(maxsize=32)  # a busy month's answer is about 70 kB
+def _availability_body(service_id: int, zone: ZoneInfo, starts: tuple[float, ...], length: timedelta) -> bytes:
+    """The availability answer, rendered as JSONRenderer renders it: a pure function of its arguments, and
+    the same window is asked again and again (formatting and encoding a busy month is most of its time)."""
+    return JSONRenderer().render(availability_json(service_id, zone, list(starts), length))
 
 
 def _ics(content: bytes, filename: str) -> HttpResponse:
