@@ -180,7 +180,7 @@ def service_availability(*, service: Service, start: datetime, end: datetime, no
     ]
 
 
-def service_free_moments(*, service: Service, start: datetime, end: datetime, now: datetime) -> list[float]:
+def service_free_moments(*, service: Service, start: datetime, end: datetime, now: datetime) -> tuple[float, ...]:
     """Starts of the free slots of ``service`` that begin in ``[start, end)``, in order, as Unix times.
 
     A slot lasts the service's duration, starts on its schedule's steps inside
@@ -209,7 +209,7 @@ def service_free_moments(*, service: Service, start: datetime, end: datetime, no
     horizon = rules.latest_start(service, now=now)
     first = max(bisect.bisect_left(free, earliest), bisect.bisect_right(free, now.timestamp()))
     last = bisect.bisect_right(free, horizon.timestamp()) if horizon is not None else len(free)
-    return list(free[first:last])
+    return free[first:last]
 
 
 @functools.lru_cache(maxsize=32)  # a busy month's key and answer are about 150 kB

@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -165,7 +166,7 @@ class AvailabilitySerializer(serializers.Serializer):
     slots = SlotSerializer(many=True)
 
 
-def availability_json(service_id: int, zone: ZoneInfo, starts: list[float], length: timedelta) -> dict:
+def availability_json(service_id: int, zone: ZoneInfo, starts: Iterable[float], length: timedelta) -> dict:
     """``AvailabilitySerializer``'s shape for slots starting at ``starts`` (Unix times), in ``zone``'s offsets.
 
     A month of short slots is thousands: each time is one C call from the number

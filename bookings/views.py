@@ -170,7 +170,7 @@ class AvailabilityView(GenericAPIView):
         starts = selectors.service_free_moments(
             service=service, start=query["start"], end=query["end"], now=timezone.now()
         )
-        body = _availability_body(service.pk, query["zone"], tuple(starts), timedelta(minutes=service.duration_minutes))
+        body = _availability_body(service.pk, query["zone"], starts, timedelta(minutes=service.duration_minutes))
         return HttpResponse(body, content_type="application/json")
 
 
@@ -178,7 +178,7 @@ class AvailabilityView(GenericAPIView):
 def _availability_body(service_id: int, zone: ZoneInfo, starts: tuple[float, ...], length: timedelta) -> bytes:
     """The availability answer, rendered as JSONRenderer renders it: a pure function of its arguments, and
     the same window is asked again and again (formatting and encoding a busy month is most of its time)."""
-    return JSONRenderer().render(availability_json(service_id, zone, list(starts), length))
+    return JSONRenderer().render(availability_json(service_id, zone, starts, length))
 
 
 def _ics(content: bytes, filename: str) -> HttpResponse:
