@@ -15,7 +15,11 @@ run: install migrate
 	@echo "Swagger UI   http://127.0.0.1:8000/docs"
 	@echo "ReDoc        http://127.0.0.1:8000/redoc"
 	@echo "Admin        http://127.0.0.1:8000/admin/"
+	@echo "Mail         printed here by the queue's worker (EMAIL_URL sends it instead)"
 	@echo ""
+	@# The job queue's worker beside the server; Ctrl-C (or the server stopping) stops both.
+	@$(MANAGE) procrastinate worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(MANAGE) runserver 127.0.0.1:8000
 
 # Production-style: gunicorn (gunicorn.conf.py), debug off, static files collected;
@@ -24,6 +28,8 @@ serve: export APP_DEBUG = false
 serve: install migrate
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	@echo "BookIt under gunicorn on http://$${GUNICORN_BIND:-127.0.0.1:8000}/ (JSON logs on stdout)"
+	@echo "Start the job queue's worker beside it (mail, reminders, webhooks, maintenance jobs):"
+	@echo "  $(MANAGE) procrastinate worker"
 	$(BIN)/gunicorn -c gunicorn.conf.py bookit.wsgi
 
 # PYTEST_ARGS narrows the run: PYTEST_ARGS="-m 'not slow'" skips the slow system tests

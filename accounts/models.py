@@ -42,6 +42,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         "staff status", default=False, help_text="Staff use the admin and are admins in the API."
     )
     date_joined = models.DateTimeField(default=timezone.now, editable=False)
+    email_notifications = models.BooleanField(
+        default=True,
+        help_text="Reminders and mail about others' changes; confirmations of the user's own actions always go.",
+    )
 
     objects = UserManager()
 

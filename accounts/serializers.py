@@ -11,7 +11,7 @@ class UserSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "email", "full_name", "role", "date_joined"]
+        fields = ["id", "email", "full_name", "role", "date_joined", "email_notifications"]
         read_only_fields = fields
 
 
@@ -23,6 +23,7 @@ def user_json(user: User) -> dict:
         "full_name": user.full_name,
         "role": user.role,
         "date_joined": datetime_json(user.date_joined),
+        "email_notifications": user.email_notifications,
     }
 
 
@@ -37,6 +38,9 @@ class MeUpdateSerializer(InputSerializer):
 
     email = serializers.EmailField(max_length=254, required=False)
     full_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
+    email_notifications = serializers.BooleanField(
+        required=False, help_text="false: no reminders, no mail about others' changes (your own actions still mail)."
+    )
     password = serializers.CharField(write_only=True, max_length=128, required=False)
     current_password = serializers.CharField(write_only=True, max_length=128, required=False)
 

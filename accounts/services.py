@@ -89,6 +89,7 @@ def user_update(
     user: User,
     full_name: str | None = None,
     email: str | None = None,
+    email_notifications: bool | None = None,
     password: str | None = None,
     current_password: str | None = None,
 ) -> User:
@@ -107,7 +108,11 @@ def user_update(
             code="wrong_password",
             field="current_password",
         )
-    given = {"full_name": full_name.strip() if full_name is not None else None, "email": new_email}
+    given = {
+        "full_name": full_name.strip() if full_name is not None else None,
+        "email": new_email,
+        "email_notifications": email_notifications,
+    }
     changes = {name: value for name, value in given.items() if value is not None and value != getattr(user, name)}
     if password is not None:
         _validate_password(password, _with_changes(user, changes))  # similarity to the new email, too

@@ -32,12 +32,18 @@ def booking_uid(booking: Booking) -> str:
     return f"booking-{booking.pk}@bookit"
 
 
-def calendar_of(bookings: Iterable[Booking], *, name: str) -> bytes:
-    """One VCALENDAR with a VEVENT per booking (their services loaded)."""
+def calendar_of(bookings: Iterable[Booking], *, name: str, method: str | None = None) -> bytes:
+    """One VCALENDAR with a VEVENT per booking (their services loaded).
+
+    ``method`` (iTIP, RFC 5546) makes it an invitation a mail client applies:
+    ``REQUEST`` for a new or moved booking, ``CANCEL`` for a cancelled one.
+    """
     calendar = Calendar()
     calendar.add("prodid", "-//BookIt//Bookings//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
+    if method:
+        calendar.add("method", method)
     calendar.add("x-wr-calname", name)
     for booking in bookings:
         event = Event()

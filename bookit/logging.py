@@ -74,3 +74,21 @@ class DropResponseEchoes(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not (hasattr(record, "status_code") and not record.exc_info)
+
+
+class JobArguments(logging.Filter):
+    """Keeps jobs' arguments out of the queue's lines: ``booking_event[12]`` instead of its call with every argument.
+
+    Procrastinate writes each job's call (``send_booking_mail[7](booking={...})``)
+    into its messages; the arguments hold bookings' notes, and nothing personal is
+    logged. The job id leads to the row in ``procrastinate_jobs`` when needed.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        job = getattr(record, "job", None)
+        if isinstance(job, dict) and job.get("call_string"):
+            short = f"{job.get('task_name')}[{job.get('id')}]"
+            record.msg = record.getMessage().replace(job["call_string"], short)
+            record.args = None
+            del record.job
+        return True

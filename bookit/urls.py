@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("bookings.urls")),
     path("", include("reviews.urls")),
+    path("", include("notifications.urls")),
     # Last: any other path is a JSON 404, in debug mode too.
     re_path(r"^(?!admin/|static/).*$", views.not_found),
 ]

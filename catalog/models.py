@@ -1,3 +1,4 @@
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.exceptions import ValidationError
@@ -10,6 +11,13 @@ from catalog.timezones import is_known_timezone
 
 MAX_LENGTH = 31 * 1440  # minutes: a month, for room hire
 MAX_NOTICE = 366 * 1440
+MAX_REMINDERS = 5
+MAX_REMINDER_MINUTES = 30 * 1440
+
+
+def default_reminders() -> list[int]:
+    """A reminder a day before."""
+    return [1440]
 
 
 def _limit(highest: int, help_text: str) -> models.PositiveIntegerField:
@@ -43,6 +51,18 @@ class Service(TimestampedModel):
     cancellation_cutoff_hours = _limit(8760, "Owners cannot cancel or move a booking this close to its start.")
     max_active_bookings_per_user = _optional_limit(
         1, 1000, "Future, not cancelled bookings per user on this service [no cap]."
+    )
+
+    # Notifications (notifications/): reminders before each booking, and who hears of a new pending one.
+    reminder_minutes_before = ArrayField(
+        models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_REMINDER_MINUTES)]),
+        default=default_reminders,
+        blank=True,
+        size=MAX_REMINDERS,
+        help_text="Minutes before the start a reminder mail goes, e.g. 1440, 60; empty: no reminders.",
+    )
+    notify_email = models.EmailField(
+        blank=True, help_text="Told of each new booking waiting for confirmation [STAFF_NOTIFICATION_EMAILS]."
     )
 
     # Kept by a trigger on reviews_review (reviews migration 0002), in the review's own

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.models import Service
+from catalog.models import MAX_REMINDER_MINUTES, MAX_REMINDERS, Service
 
 
 class ServiceSerializer(serializers.ModelSerializer):
@@ -35,6 +35,7 @@ class ServiceSerializer(serializers.ModelSerializer):
 POLICY_FIELDS = [
     *("timezone", "min_length_minutes", "max_length_minutes", "buffer_minutes", "min_notice_minutes"),
     *("max_advance_days", "slot_step_minutes", "cancellation_cutoff_hours", "max_active_bookings_per_user"),
+    "reminder_minutes_before",
 ]
 
 
@@ -89,11 +90,23 @@ class ServiceInputSerializer(serializers.ModelSerializer):
     is_active = serializers.BooleanField(required=False, default=True)
     working_hours = WorkingHoursSerializer(many=True, required=False)
     exceptions = ScheduleExceptionSerializer(many=True, required=False)
+    reminder_minutes_before = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_REMINDER_MINUTES),
+        max_length=MAX_REMINDERS,
+        required=False,
+        help_text="Minutes before the start a reminder mail goes (default [1440]); [] for none.",
+    )
+    notify_email = serializers.EmailField(
+        allow_blank=True,
+        required=False,
+        write_only=True,
+        help_text="Staff address told of each new pending booking (else STAFF_NOTIFICATION_EMAILS); never shown.",
+    )
 
     class Meta:
         model = Service
         fields = [
             *("name", "description", "price", "duration_minutes", "is_active"),
             *POLICY_FIELDS,
-            *("working_hours", "exceptions"),
+            *("working_hours", "exceptions", "notify_email"),
         ]

@@ -7,6 +7,7 @@ from bookit.db.sqlstate import UNIQUE_VIOLATION, sqlstate
 from bookit.db.updates import given, model_update
 from bookit.domain_errors import ConflictError, ForbiddenError, NotFoundError
 from reviews.models import Review
+from reviews.signals import review_created
 
 
 @transaction.atomic
@@ -31,6 +32,7 @@ def review_create(*, user, booking_id: int, rating: int, comment: str = "") -> R
         if sqlstate(exc) == UNIQUE_VIOLATION:  # the unique (service, booking)
             raise ConflictError("This booking already has a review.", code="already_reviewed") from exc
         raise
+    review_created.send(sender=Review, review=review)
     return review
 
 

@@ -64,7 +64,8 @@ class TestCompose:
 
     def test_services_and_ports(self, compose):
         services = compose["services"]
-        assert set(services) == {"app", "db", "redis", "migrate"}
+        assert set(services) == {"app", "db", "redis", "migrate", "worker"}
+        assert "ports" not in services["worker"]
         # The app, the database and Redis are published on this machine's loopback only: in production a
         # buffering TLS proxy stands in front of gunicorn (README, Deployment).
         assert services["app"]["ports"] == ["127.0.0.1:8000:8000"]
@@ -93,6 +94,14 @@ class TestCompose:
         assert env["REDIS_URL"].startswith("redis://redis:6379")
         assert env["SECRET_KEY"].startswith("${SECRET_KEY:?") and env["JWT_SECRET"].startswith("${JWT_SECRET:?")
         assert "command" not in compose["services"]["app"]  # the image's gunicorn CMD
+
+    def test_a_worker_runs_the_queue_from_the_same_image_and_environment(self, compose):
+        services = compose["services"]
+        worker = services["worker"]
+        assert worker["image"] == services["app"]["image"]
+        assert worker["command"] == ["python", "manage.py", "procrastinate", "worker"]
+        assert worker["environment"] == services["app"]["environment"]
+        assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 
 
 class TestGunicornConf:

@@ -18,7 +18,7 @@ class TestRegister:
         )
         assert response.status_code == 201
         body = response.json()
-        assert set(body) == {"id", "email", "full_name", "role", "date_joined"}
+        assert set(body) == {"id", "email", "full_name", "role", "date_joined", "email_notifications"}
         assert body["email"] == "new@example.com"
         assert body["role"] == "user"
         assert User.objects.get(pk=body["id"]).check_password(PASSWORD)

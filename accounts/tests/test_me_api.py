@@ -22,6 +22,7 @@ def test_me_shows_profile_and_role(user_client, user, admin_client):
         "id": user.id,
         "email": user.email,
         "full_name": user.full_name,
+        "email_notifications": True,
         "role": "user",
     }
     assert admin_client.get("/me").json()["role"] == "admin"

@@ -7,13 +7,34 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+QueueSerializer = inline_serializer(
+    "QueueHealth",
+    required=False,
+    help_text="Absent when the database does not answer.",
+    fields={
+        "waiting": serializers.IntegerField(help_text="Jobs due and not yet taken by a worker."),
+        "oldest_waiting_seconds": serializers.FloatField(
+            allow_null=True, help_text="How long the oldest of them has been due; null when none waits."
+        ),
+    },
+)
 HealthSerializer = inline_serializer(
     "Health",
     {
         "status": serializers.ChoiceField(choices=["ok", "unavailable"]),
         "database": serializers.ChoiceField(choices=["ok", "unavailable"]),
+        "queue": QueueSerializer,
     },
 )
+
+# Jobs due now and waiting for a worker (a reminder scheduled for later is not waiting), and since
+# when the oldest has been due: when it was scheduled for, else when it was deferred.
+QUEUE_WAITING = """
+SELECT count(*), extract(epoch FROM now() - min(coalesce(j.scheduled_at, e.at)))::float8
+FROM procrastinate_jobs j
+LEFT JOIN procrastinate_events e ON e.job_id = j.id AND e.type = 'deferred' AND j.scheduled_at IS NULL
+WHERE j.status = 'todo' AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())
+"""
 
 
 @extend_schema(responses={200: HealthSerializer, 503: HealthSerializer}, auth=[], tags=["health"])
@@ -22,13 +43,19 @@ HealthSerializer = inline_serializer(
 @permission_classes([AllowAny])
 @throttle_classes([])  # probes from load balancers and Docker must never be throttled
 def health(request):
-    """Liveness and database reachability: 200 when the database answers, 503 otherwise."""
+    """Liveness, database reachability and the job queue: 200 when the database answers, 503 otherwise.
+
+    ``queue`` shows the jobs waiting for a worker, so monitoring sees a stopped
+    or stuck worker (the count and the age grow) while the API itself is fine.
+    """
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+            cursor.execute(QUEUE_WAITING)
+            waiting, oldest = cursor.fetchone()
     except DatabaseError:
         return Response({"status": "unavailable", "database": "unavailable"}, status=503)
-    return Response({"status": "ok", "database": "ok"})
+    queue = {"waiting": waiting, "oldest_waiting_seconds": None if oldest is None else round(max(oldest, 0.0), 1)}
+    return Response({"status": "ok", "database": "ok", "queue": queue})
 
 
 @extend_schema(exclude=True)

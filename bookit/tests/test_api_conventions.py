@@ -56,8 +56,12 @@ def test_bad_token_is_401_in_the_error_shape(anon):
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_health_reports_database(anon):
-    assert anon.get("/health").json() == {"status": "ok", "database": "ok"}
+def test_health_reports_database_and_an_empty_queue(anon):
+    assert anon.get("/health").json() == {
+        "status": "ok",
+        "database": "ok",
+        "queue": {"waiting": 0, "oldest_waiting_seconds": None},
+    }
 
 
 def test_openapi_schema_documents_paths_and_error_shape(anon):

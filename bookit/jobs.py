@@ -1,0 +1,42 @@
+"""Deferring jobs of the queue (procrastinate) so that they commit or roll back with the caller's transaction.
+
+``defer`` writes the job row through Django's own connection: inside a request's
+or a command's transaction, a rolled-back change leaves no job, and a committed
+one a job that waits for a worker. Inside a worker, procrastinate's app talks to
+the database through a connection of its own, so a task that defers follow-up
+jobs with ``task.defer()`` would commit them apart from its own writes; this
+keeps them together there too.
+"""
+
+from datetime import datetime
+
+from django.conf import settings
+from procrastinate.contrib.django import app
+from procrastinate.contrib.django.django_connector import DjangoConnector
+from procrastinate.manager import JobManager
+from procrastinate.tasks import Task
+
+_through_django = JobManager(DjangoConnector())
+
+
+def defer(task: Task, /, *, schedule_at: datetime | None = None, **kwargs) -> int:
+    """Defer ``task(**kwargs)`` in the current transaction (at ``schedule_at``, else now); returns the job id."""
+    job = task.configure(schedule_at=schedule_at).make_new_job(**kwargs)
+    return _through_django.defer_job(job).id
+
+
+@app.periodic(cron=settings.PERIODIC_JOBS["retry_stalled_jobs"])
+@app.task(name="retry_stalled_jobs", queue="maintenance", queueing_lock="retry_stalled_jobs", pass_context=True)
+async def retry_stalled_jobs(context, timestamp: int) -> int:
+    """Jobs left ``doing`` by a worker that stopped sending heartbeats (killed, machine lost) run again.
+
+    Every worker's scheduler defers this every 20 seconds (once for all of
+    them); a worker is dead after ``stalled_worker_timeout`` (20 s) without a
+    heartbeat, so its jobs run again within a minute of a worker running.
+    """
+    manager = context.app.job_manager
+    timeout = settings.PROCRASTINATE_WORKER_DEFAULTS["stalled_worker_timeout"]
+    stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=timeout))
+    for job in stalled:
+        await manager.retry_job(job)
+    return len(stalled)

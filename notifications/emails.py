@@ -1,0 +1,63 @@
+"""The mails BookIt sends: what each says, to whom, with which calendar part.
+
+Each mail names its kind in an ``X-BookIt-Kind`` header (``received``,
+``confirmed``, ``rescheduled``, ``cancelled``, ``reminder``, ``staff_pending``),
+has a plain-text and an HTML body from Django templates
+(``notifications/templates/notifications/email/``), and shows times in the
+service's time zone. Confirmed and rescheduled mails carry the booking's
+``.ics`` as an invitation (``METHOD:REQUEST``), cancelled ones ``METHOD:CANCEL``
+with the same ``UID`` and the higher ``SEQUENCE`` the cancellation gave it.
+"""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from bookings.calendar import calendar_of
+from bookings.models import Booking
+
+SUBJECTS = {
+    "received": "Booking received: {service}, {when}",
+    "confirmed": "Booking confirmed: {service}, {when}",
+    "rescheduled": "Booking moved: {service}, {when}",
+    "cancelled": "Booking cancelled: {service}, {when}",
+    "reminder": "Reminder: {service}, {when}",
+    "staff_pending": "New booking to confirm: {service}, {when}",
+}
+ICS_METHOD = {"confirmed": "REQUEST", "rescheduled": "REQUEST", "cancelled": "CANCEL"}
+# Who cancelled, as the customer's mail says it: the customer, staff, or nobody (expired unconfirmed).
+CANCELLED_BY = ("you", "staff", "expired")
+
+
+def local_time(moment: datetime, zone: str) -> str:
+    """``Mon 7 Dec 2026, 10:00 CET``: a time as people at the service read it."""
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {local.tzname()}"
+
+
+def booking_mail(
+    kind: str, booking: Booking, *, to: list[str], cancelled_by: str | None = None
+) -> EmailMultiAlternatives:
+    """The ``kind`` mail about ``booking`` (its service loaded, with its zone), as it was at the change."""
+    zone = booking.service.timezone
+    context = {
+        "kind": kind,
+        "booking": booking,
+        "service": booking.service.name,
+        "start": local_time(booking.start_time, zone),
+        "end": local_time(booking.end_time, zone),
+        "cancelled_by": cancelled_by,
+        "reason": booking.cancellation_reason,
+    }
+    subject = SUBJECTS[kind].format(service=booking.service.name, when=context["start"])
+    text = render_to_string(f"notifications/email/{kind}.txt", context)
+    html = render_to_string("notifications/email/base.html", {**context, "body": text})
+    mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, to, headers={"X-BookIt-Kind": kind})
+    mail.attach_alternative(html, "text/html")
+    if kind in ICS_METHOD:
+        ics = calendar_of([booking], name="BookIt", method=ICS_METHOD[kind])
+        mail.attach("booking.ics", ics, f"text/calendar; method={ICS_METHOD[kind]}; charset=utf-8")
+    return mail

@@ -1,0 +1,51 @@
+"""Every booking history event defers its notification job in the event's own transaction.
+
+A statement-level trigger on ``bookings_bookingevent`` inserts one
+``booking_event`` job per new event into procrastinate's queue, with the
+booking as it is right after the change (its row as JSON, with the service's
+name and zone; null once deleted) and its ``sequence``: the number of the
+booking's events so far, one more with every change. Every path that writes
+history (the one-statement INSERT of a new booking, the ORM's events, the
+maintenance commands' bulk events) therefore defers notifications, with no
+extra round trip on the write path; a rolled-back change leaves no job.
+Procrastinate's own trigger on its table then NOTIFYs the workers.
+"""
+
+from django.db import migrations
+
+FORWARD = """
+CREATE FUNCTION notifications_defer_booking_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO procrastinate_jobs (queue_name, task_name, args)
+    SELECT 'notifications', 'booking_event', jsonb_build_object(
+        'event_id', e.id,
+        'sequence', (SELECT count(*) FROM bookings_bookingevent x WHERE x.booking_id = e.booking_id AND x.id <= e.id),
+        'booking', (
+            SELECT to_jsonb(b) || jsonb_build_object('service_name', s.name, 'service_timezone', s.timezone)
+            FROM bookings_booking b JOIN catalog_service s ON s.id = b.service_id
+            WHERE b.id = e.booking_id
+        )
+    )
+    FROM new_events e
+    ORDER BY e.id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER notifications_booking_event_jobs AFTER INSERT ON bookings_bookingevent
+    REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION notifications_defer_booking_events();
+"""
+
+REVERSE = """
+DROP TRIGGER notifications_booking_event_jobs ON bookings_bookingevent;
+DROP FUNCTION notifications_defer_booking_events();
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("notifications", "0001_initial"),
+        ("bookings", "0007_user_period_gist"),
+        ("catalog", "0005_notification_preferences"),
+        ("procrastinate", "0041_post_retry_failed_job"),
+    ]
+
+    operations = [migrations.RunSQL(FORWARD, REVERSE)]

@@ -1,0 +1,290 @@
+"""What each recorded change tells whom, and the writes of the webhooks' endpoints.
+
+A trigger on the bookings' history (migration 0002) defers one
+``booking_event`` job per event, in the change's own transaction, with the
+booking as it was right after the change; the job calls
+``booking_event_dispatch``, which turns the event into mails, reminders and
+webhook messages, all deferred in one transaction and at most once per event
+(``Dispatch``), so a job that runs twice (its worker was killed) sends nothing
+twice. Reviews come through ``review_dispatch`` the same way.
+"""
+
+import json
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from bookings.models import Booking, BookingEvent
+from bookings.serializers import booking_json
+from bookit.db.updates import model_update
+from bookit.jobs import defer
+from bookit.utc import iso_z
+from catalog.models import Service
+from notifications import tasks
+from notifications.emails import booking_mail
+from notifications.models import (
+    PING,
+    Dispatch,
+    EventType,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookMessage,
+    new_secret,
+)
+from notifications.webhooks import next_attempt_in, post, resolve
+
+logger = logging.getLogger("bookit.notifications")
+
+Action = BookingEvent.Action
+Status = Booking.Status
+REMINDED = (Status.PENDING, Status.CONFIRMED)
+
+
+def booking_from_row(row: dict) -> Booking:
+    """The booking of a history job's snapshot (``to_jsonb`` of its row, with ``service_name``)."""
+    booking = Booking(**{f.attname: f.to_python(row[f.column]) for f in Booking._meta.concrete_fields})
+    booking.service = Service(pk=booking.service_id, name=row["service_name"], timezone=row["service_timezone"])
+    return booking
+
+
+def _booking_of_deleted(event: BookingEvent, service: Service) -> Booking:
+    """A deleted booking as its last event remembers it (the ``before`` side of each field)."""
+    booking = Booking(pk=event.booking_id, **{name: before for name, (before, _) in event.changes.items()})
+    for name in ("start_time", "end_time", "cancelled_at"):
+        value = getattr(booking, name)
+        if isinstance(value, str):
+            setattr(booking, name, datetime.fromisoformat(value))
+    booking.service = service
+    return booking
+
+
+def _first_dispatch(source: str) -> bool:
+    """Claim ``source`` for this transaction; False when an earlier run already dispatched it."""
+    _, created = Dispatch.objects.get_or_create(source=source)
+    return created
+
+
+def _webhook_type(event: BookingEvent, booking: Booking) -> str | None:
+    if event.action == Action.STATUS_CHANGED:
+        return {Status.CONFIRMED: EventType.BOOKING_CONFIRMED, Status.COMPLETED: EventType.BOOKING_COMPLETED}.get(
+            booking.status
+        )
+    return {
+        Action.CREATED: EventType.BOOKING_CREATED,
+        Action.RESCHEDULED: EventType.BOOKING_RESCHEDULED,
+        Action.CANCELLED: EventType.BOOKING_CANCELLED,
+        Action.DELETED: EventType.BOOKING_DELETED,
+    }.get(event.action)
+
+
+def _mail_kind(event: BookingEvent, booking: Booking) -> str | None:
+    if event.action == Action.STATUS_CHANGED:
+        return "confirmed" if booking.status == Status.CONFIRMED else None
+    return {Action.CREATED: "received", Action.RESCHEDULED: "rescheduled", Action.CANCELLED: "cancelled"}.get(
+        event.action
+    )
+
+
+def _cancelled_by(event: BookingEvent) -> str:
+    if event.actor_id is None:
+        return "expired"
+    return "you" if event.actor_id == event.owner_id else "staff"
+
+
+@transaction.atomic
+def booking_event_dispatch(*, event_id: int, sequence: int, booking_row: dict | None) -> None:
+    """Mails, reminders and webhooks of one history event (``booking_row``: the booking right after it)."""
+    if not _first_dispatch(f"booking_event:{event_id}"):
+        return
+    event = BookingEvent.objects.get(pk=event_id)
+    service = Service.objects.filter(pk=event.service_id).first()
+    if booking_row is not None:
+        booking = booking_from_row(booking_row)
+    elif service is not None:
+        booking = _booking_of_deleted(event, service)
+    else:
+        return  # the booking and then its service were deleted before a worker came by
+    webhook_type = _webhook_type(event, booking)
+    if webhook_type:
+        data = {**booking_json(booking), "sequence": sequence}
+        _send_webhook(webhook_type, data, at=event.at)
+    kind = _mail_kind(event, booking)
+    owner = User.objects.filter(pk=event.owner_id).first()
+    if kind and owner is not None and (owner.email_notifications or event.actor_id == owner.pk):
+        cancelled_by = _cancelled_by(event) if kind == "cancelled" else None
+        defer(tasks.send_booking_mail, kind=kind, to=[owner.email], booking=booking_row, cancelled_by=cancelled_by)
+    if event.action == Action.CREATED:
+        staff = [service.notify_email] if service.notify_email else settings.STAFF_NOTIFICATION_EMAILS
+        if staff:
+            defer(tasks.send_booking_mail, kind="staff_pending", to=list(staff), booking=booking_row)
+    if event.action in (Action.CREATED, Action.RESCHEDULED) and booking.status in REMINDED:
+        _schedule_reminders(booking, service, since=event.at)
+
+
+def _schedule_reminders(booking: Booking, service: Service, *, since: datetime) -> None:
+    """A job per reminder of ``service``, at the booking's UTC start minus its minutes (exact across
+    daylight-saving changes); none that was already due when the change was made."""
+    for minutes in sorted(set(service.reminder_minutes_before)):
+        due = booking.start_time - timedelta(minutes=minutes)
+        if due > since:
+            defer(
+                tasks.send_reminder,
+                schedule_at=due,
+                booking_id=booking.pk,
+                start_time=iso_z(booking.start_time),
+                minutes_before=minutes,
+            )
+
+
+def reminder_send(*, booking_id: int, start_time: str, minutes_before: int, now: datetime | None = None) -> str:
+    """Send one reminder if it still makes sense; returns what was done (``sent`` or why not).
+
+    The booking is read again: a cancelled or completed one, or one that no
+    longer starts at ``start_time`` (it was moved, and the move scheduled its
+    own reminders), gets none. A reminder due more than
+    ``REMINDER_GRACE_MINUTES`` ago (no worker ran), or after the start, is dropped.
+    """
+    now = now or timezone.now()
+    booking = Booking.objects.select_related("service", "user").filter(pk=booking_id).first()
+    start = datetime.fromisoformat(start_time)
+    if booking is None or booking.status not in REMINDED or booking.start_time != start:
+        return "obsolete"
+    due = start - timedelta(minutes=minutes_before)
+    if now >= start or now - due > timedelta(minutes=settings.REMINDER_GRACE_MINUTES):
+        logger.warning("reminder dropped: due %s, now %s", iso_z(due), iso_z(now), extra={"booking_id": booking_id})
+        return "dropped"
+    if not booking.user.email_notifications:
+        return "opted_out"
+    booking_mail("reminder", booking, to=[booking.user.email]).send()
+    return "sent"
+
+
+def review_dispatch(*, review_id: int, data: dict, at: datetime) -> None:
+    """The ``review.created`` webhook of a new review (``data``: the review as its author got it back)."""
+    if _first_dispatch(f"review:{review_id}"):
+        _send_webhook(EventType.REVIEW_CREATED, data, at=at)
+
+
+def _send_webhook(event_type: str, data: dict, *, at: datetime, endpoints=None) -> WebhookMessage | None:
+    """One message of ``event_type``, deferred to every active endpoint that wants it (or to ``endpoints``)."""
+    if endpoints is None:
+        endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if e.wants(event_type)]
+    if not endpoints:
+        return None
+    body = json.dumps({"type": event_type, "timestamp": iso_z(at), "data": data}, separators=(",", ":"))
+    message = WebhookMessage.objects.create(type=event_type, body=body, created_at=at)
+    for endpoint in endpoints:
+        defer(tasks.deliver_webhook, message_id=message.pk, endpoint_id=endpoint.pk, attempt=1)
+    return message
+
+
+def webhook_deliver(*, message_id: str, endpoint_id: int, attempt: int, retry: bool = True) -> WebhookDelivery | None:
+    """Attempt ``attempt`` of one message to one endpoint, logged; on failure the next attempt is deferred.
+
+    Only a 2xx is success. A 410 disables the endpoint at once; so does a
+    failure of the last attempt, saying why. ``retry=False`` (pings, staff's
+    "send again") makes one attempt and nothing more. The HTTP request runs
+    outside any transaction; its log row, the next attempt and a disabling
+    commit together. A worker killed during the request leaves the job to be
+    run again: the receiver may get the message twice, with the same
+    ``webhook-id``, never not at all.
+    """
+    message = WebhookMessage.objects.filter(pk=message_id).first()
+    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id).first()
+    if message is None or endpoint is None or not (endpoint.is_active or message.type == PING):
+        return None  # purged, deleted or disabled meanwhile
+    outcome = post(endpoint.url, message_id=message.pk, body=message.body.encode(), secret=endpoint.secret)
+    now = timezone.now()
+    retry = retry and message.type != PING
+    wait = next_attempt_in(attempt, outcome.retry_after) if retry and not outcome.succeeded else None
+    if outcome.status_code == 410:
+        wait = None
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.create(
+            message=message,
+            endpoint=endpoint,
+            attempt=attempt,
+            at=now,
+            status_code=outcome.status_code,
+            duration_ms=outcome.duration_ms,
+            error=outcome.error,
+            next_attempt_at=now + wait if wait else None,
+        )
+        if wait:
+            defer(
+                tasks.deliver_webhook,
+                schedule_at=now + wait,
+                message_id=message_id,
+                endpoint_id=endpoint_id,
+                attempt=attempt + 1,
+            )
+        elif outcome.status_code == 410:
+            _disable(endpoint, f"The receiver answered 410 Gone at {iso_z(now)}.")
+        elif retry and not outcome.succeeded:
+            _disable(endpoint, f"All {attempt} attempts failed; the last at {iso_z(now)}: {outcome.error}")
+    return delivery
+
+
+def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
+    logger.warning("webhook endpoint %s disabled: %s", endpoint.pk, reason)
+    model_update(instance=endpoint, data={"is_active": False, "disabled_reason": reason[:500]})
+
+
+def webhook_delivery_resend(*, delivery: WebhookDelivery) -> None:
+    """Staff's "send again": one more attempt of the delivery's message to its endpoint, through the queue."""
+    last = WebhookDelivery.objects.filter(message_id=delivery.message_id, endpoint_id=delivery.endpoint_id)
+    attempt = (last.order_by("-attempt").values_list("attempt", flat=True).first() or 0) + 1
+    defer(
+        tasks.deliver_webhook,
+        message_id=delivery.message_id,
+        endpoint_id=delivery.endpoint_id,
+        attempt=attempt,
+        retry=False,
+    )
+
+
+# --- Endpoints (the /webhooks API and the admin) ------------------------------------------------
+
+
+def webhook_endpoint_create(*, url: str, events: list[str] | None = None, description: str = "", is_active=True):
+    """A new endpoint with a fresh secret; its URL must be allowed (``notifications.webhooks.resolve``)."""
+    resolve(url)
+    return WebhookEndpoint.objects.create(
+        url=url, events=sorted(set(events or [])), description=description, is_active=is_active
+    )
+
+
+def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes) -> WebhookEndpoint:
+    """Change the given fields; a new URL is checked again, and turning an endpoint on clears why it was off."""
+    if "url" in changes:
+        resolve(changes["url"])
+    if "events" in changes:
+        changes["events"] = sorted(set(changes["events"]))
+    if changes.get("is_active"):
+        changes["disabled_reason"] = ""
+    model_update(instance=endpoint, data=changes)
+    return endpoint
+
+
+def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """A new signing secret; messages signed from now on use it (an attempt already running keeps the old one)."""
+    model_update(instance=endpoint, data={"secret": new_secret()})
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_ping(*, endpoint: WebhookEndpoint) -> WebhookMessage:
+    """A ``ping`` message to ``endpoint`` alone, whatever its ``events`` (and whether it is active)."""
+    return _send_webhook(PING, {"endpoint_id": endpoint.pk}, at=timezone.now(), endpoints=[endpoint])
+
+
+def webhook_delivery_log_purge(*, now: datetime | None = None) -> int:
+    """Delete delivery log rows, and messages left without any, older than ``WEBHOOK_LOG_DAYS``."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.WEBHOOK_LOG_DAYS)
+    deleted, _ = WebhookDelivery.objects.filter(at__lt=cutoff).delete()
+    WebhookMessage.objects.filter(created_at__lt=cutoff, deliveries__isnull=True).delete()
+    return deleted
