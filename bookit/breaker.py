@@ -33,10 +33,11 @@ class CacheBreaker:
         self.logger = logger
         self.meanwhile = meanwhile  # what the callers do while it is down, for the warning
         self.down_until = 0.0
+        self.clock = time.monotonic  # the tests move it
 
     def run(self, operation: Callable[[BaseCache], T]) -> T:
         """``operation(cache)``'s result; ``CacheDown`` if the cache fails or failed within ``retry_seconds``."""
-        if time.monotonic() < self.down_until:
+        if self.clock() < self.down_until:
             raise CacheDown(self.alias)
         try:
             return operation(caches[self.alias])
@@ -49,5 +50,5 @@ class CacheBreaker:
                 self.meanwhile,
                 self.retry_seconds,
             )
-            self.down_until = time.monotonic() + self.retry_seconds
+            self.down_until = self.clock() + self.retry_seconds
             raise CacheDown(self.alias) from exc

@@ -7,11 +7,29 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from bookit.db import replicas
+
 HealthSerializer = inline_serializer(
     "Health",
     {
         "status": serializers.ChoiceField(choices=["ok", "unavailable"]),
         "database": serializers.ChoiceField(choices=["ok", "unavailable"]),
+        "replicas": serializers.DictField(
+            child=inline_serializer(
+                "ReplicaHealth",
+                {
+                    "lag_seconds": serializers.FloatField(
+                        allow_null=True, help_text="seconds behind the primary; null when unknown or unreachable"
+                    ),
+                    "serving": serializers.BooleanField(
+                        help_text="whether it serves reads: reachable and at most REPLICA_MAX_LAG_SECONDS behind"
+                    ),
+                },
+            ),
+            required=False,
+            help_text="with DATABASE_REPLICA_URLS only: each replica (replica1, ...) as this worker saw it "
+            "at most a second ago",
+        ),
     },
 )
 
@@ -22,13 +40,20 @@ HealthSerializer = inline_serializer(
 @permission_classes([AllowAny])
 @throttle_classes([])  # probes from load balancers and Docker must never be throttled
 def health(request):
-    """Liveness and database reachability: 200 when the database answers, 503 otherwise."""
+    """Liveness and database reachability: 200 when the database answers, 503 otherwise.
+
+    With read replicas, each one's lag and whether it serves reads; a lagging or
+    unreachable replica does not make the instance unhealthy (its reads go to the primary).
+    """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError:
         return Response({"status": "unavailable", "database": "unavailable"}, status=503)
-    return Response({"status": "ok", "database": "ok"})
+    body = {"status": "ok", "database": "ok"}
+    if replicas.replicas():
+        body["replicas"] = replicas.replica_report()
+    return Response(body)
 
 
 @extend_schema(exclude=True)
