@@ -285,13 +285,20 @@ def replica_states() -> dict[str, ReplicaState]:
 
 
 def replica_report() -> dict[str, dict]:
-    """What ``/health`` shows of each replica: its lag (None when unknown or unreachable) and whether it serves."""
+    """What ``/health`` shows of each replica: its lag (None when unknown or unreachable) and whether it serves.
+
+    Reachability is checked now, as before a request's reads: a replica that died
+    since this worker's last look is not reported serving.
+    """
+    states = {
+        alias: state if reachable(alias) else ReplicaState(reachable=False) for alias, state in replica_states().items()
+    }
     return {
         alias: {
             "lag_seconds": None if state.lag_seconds is None else round(state.lag_seconds, 3),
             "serving": state.serving,
         }
-        for alias, state in replica_states().items()
+        for alias, state in states.items()
     }
 
 
