@@ -199,9 +199,10 @@ CACHES["routing"] = {**CACHES["throttle"], "KEY_PREFIX": f"{REDIS_KEY_PREFIX}-ro
 
 # --- Read replicas (bookit/db/replicas.py) -----------------------------------
 # Streaming standbys of DATABASE_URL's server (same database name): GET requests read from
-# one, except a user's own for READ_YOUR_WRITES_SECONDS after a write.
+# one that is at most REPLICA_MAX_LAG_SECONDS behind; a user who wrote reads from one only
+# once it has replayed the write. (READ_YOUR_WRITES_SECONDS, the timer this replaced, is ignored.)
 DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
-READ_YOUR_WRITES_SECONDS = env.int("READ_YOUR_WRITES_SECONDS", default=10)
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5.0)
 for _number, _replica in enumerate(map(environ.Env.db_url_config, DATABASE_REPLICA_URLS), 1):
     _replica["OPTIONS"] = {**DATABASES["default"]["OPTIONS"], **_replica.get("OPTIONS", {})}
     _replica.update(

@@ -20,22 +20,20 @@ import logging
 import time
 
 from django.conf import settings
-from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
-from redis.exceptions import RedisError
 from rest_framework import exceptions, throttling
+
+from bookit.breaker import CacheBreaker, CacheDown
 
 logger = logging.getLogger("bookit.throttling")
 
 
-class ThrottleCache:
-    """The ``throttle`` cache, with this process's memory standing in while it fails."""
-
-    retry_seconds = 30.0
+class ThrottleCache(CacheBreaker):
+    """The ``throttle`` cache, with this process's memory standing in while it fails (``CacheBreaker``)."""
 
     def __init__(self):
+        super().__init__("throttle", logger=logger, meanwhile="counting in local memory")
         self.fallback = LocMemCache("bookit-throttle-fallback", {})
-        self.down_until = 0.0
 
     def get(self, key, default=None):
         return self._call("get", key, default)
@@ -50,18 +48,10 @@ class ThrottleCache:
         return self._call("incr", key, delta)
 
     def _call(self, method: str, *args):
-        if time.monotonic() >= self.down_until:
-            try:
-                return getattr(caches["throttle"], method)(*args)
-            except (RedisError, OSError) as exc:
-                logger.warning(
-                    "throttle cache unavailable (%s: %s); counting in local memory for %ds",
-                    type(exc).__name__,
-                    exc,
-                    self.retry_seconds,
-                )
-                self.down_until = time.monotonic() + self.retry_seconds
-        return getattr(self.fallback, method)(*args)
+        try:
+            return self.run(lambda cache: getattr(cache, method)(*args))
+        except CacheDown:
+            return getattr(self.fallback, method)(*args)
 
 
 throttle_cache = ThrottleCache()

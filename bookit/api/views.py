@@ -7,6 +7,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from bookit.db import replicas
+
 QueueSerializer = inline_serializer(
     "QueueHealth",
     required=False,
@@ -24,6 +26,22 @@ HealthSerializer = inline_serializer(
         "status": serializers.ChoiceField(choices=["ok", "unavailable"]),
         "database": serializers.ChoiceField(choices=["ok", "unavailable"]),
         "queue": QueueSerializer,
+        "replicas": serializers.DictField(
+            child=inline_serializer(
+                "ReplicaHealth",
+                {
+                    "lag_seconds": serializers.FloatField(
+                        allow_null=True, help_text="seconds behind the primary; null when unknown or unreachable"
+                    ),
+                    "serving": serializers.BooleanField(
+                        help_text="whether it serves reads: reachable and at most REPLICA_MAX_LAG_SECONDS behind"
+                    ),
+                },
+            ),
+            required=False,
+            help_text="with DATABASE_REPLICA_URLS only: each replica (replica1, ...) as this worker saw it "
+            "at most a second ago",
+        ),
     },
 )
 
@@ -47,6 +65,8 @@ def health(request):
 
     ``queue`` shows the jobs waiting for a worker, so monitoring sees a stopped
     or stuck worker (the count and the age grow) while the API itself is fine.
+    With read replicas, each one's lag and whether it serves reads; a lagging or
+    unreachable replica does not make the instance unhealthy (its reads go to the primary).
     """
     try:
         with connection.cursor() as cursor:
@@ -55,7 +75,10 @@ def health(request):
     except DatabaseError:
         return Response({"status": "unavailable", "database": "unavailable"}, status=503)
     queue = {"waiting": waiting, "oldest_waiting_seconds": None if oldest is None else round(max(oldest, 0.0), 1)}
-    return Response({"status": "ok", "database": "ok", "queue": queue})
+    body = {"status": "ok", "database": "ok", "queue": queue}
+    if replicas.replicas():
+        body["replicas"] = replicas.replica_report()
+    return Response(body)
 
 
 @extend_schema(exclude=True)
