@@ -288,6 +288,7 @@ def test_health_reports_each_replicas_lag_and_whether_it_serves(anon, world):
     assert anon.get("/health").json() == {
         "status": "ok",
         "database": "ok",
+        "queue": {"waiting": 0, "oldest_waiting_seconds": None},
         "replicas": {
             "replica1": {"lag_seconds": 0.2, "serving": True},
             "replica2": {"lag_seconds": 12.346, "serving": False},
