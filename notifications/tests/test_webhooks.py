@@ -1,0 +1,191 @@
+"""Webhooks: what is sent, signed how (checked by the standardwebhooks package), retried and refused when."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+
+from bookings import services
+from bookings.tests.factories import future
+from bookit.testing.jobs import queued, run_jobs
+from catalog.tests.factories import ServiceFactory
+from notifications.models import WebhookDelivery, WebhookEndpoint
+from notifications.services import booking_event_dispatch, webhook_endpoint_create
+from reviews.tests.factories import ReviewFactory
+
+pytestmark = pytest.mark.django_db
+
+LATER = timedelta(days=3)  # run_jobs(at=now + LATER): every retry is due
+
+
+def verified(endpoint: WebhookEndpoint, request) -> dict:
+    """The payload, once the signature checks out with an implementation none of us wrote."""
+    return Webhook(endpoint.secret).verify(request.body, request.headers)
+
+
+@pytest.fixture
+def endpoint(receiver):
+    return webhook_endpoint_create(url=receiver.url)
+
+
+def test_a_new_booking_is_posted_signed_with_the_booking_as_the_api_shows_it(receiver, endpoint, user, user_client):
+    response = user_client.post("/bookings", {"service_id": ServiceFactory().pk, "start_time": future(48).isoformat()})
+    run_jobs()
+    (request,) = receiver.received
+    payload = verified(endpoint, request)
+    assert payload["type"] == "booking.created"
+    assert payload["timestamp"].endswith("Z")
+    assert payload["data"] == {**response.json(), "sequence": 1}
+    assert request.headers["webhook-id"].startswith("msg_")
+    assert abs(int(request.headers["webhook-timestamp"]) - timezone.now().timestamp()) < 60
+
+
+def test_each_change_is_its_own_event_with_a_growing_sequence(receiver, endpoint, user, admin_user):
+    booking = services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    services.booking_edit_notes(booking=booking, notes="window seat", actor=user)  # no webhook, one change
+    services.booking_set_status(booking=booking, status="confirmed", actor=admin_user)
+    services.booking_reschedule(booking=booking, start_time=booking.start_time + timedelta(hours=2), actor=user)
+    services.booking_cancel(booking=booking, actor=user)
+    services.booking_delete(booking=booking, actor=user)
+    run_jobs()
+    payloads = [verified(endpoint, request) for request in receiver.received]
+    assert [(p["type"], p["data"]["sequence"]) for p in payloads] == [
+        ("booking.created", 1),
+        ("booking.confirmed", 3),
+        ("booking.rescheduled", 4),
+        ("booking.cancelled", 5),
+        ("booking.deleted", 6),
+    ]
+    # Built when the change was recorded: the confirmed event still shows the booking confirmed.
+    assert payloads[1]["data"]["status"] == "confirmed"
+    assert payloads[4]["data"]["id"] == booking.pk
+
+
+def test_completed_and_review_events(receiver, endpoint, user):
+    booking = services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    services.booking_set_status(booking=booking, status="confirmed")
+    services.booking_set_status(booking=booking, status="completed", now=booking.end_time)
+    run_jobs()
+    review = ReviewFactory(booking=booking, user=user, service=booking.service)
+    assert [verified(endpoint, r)["type"] for r in receiver.received][-1] == "booking.completed"
+    from reviews.services import review_create
+
+    review.delete()
+    created = review_create(user=user, booking_id=booking.pk, rating=5, comment="Lovely")
+    run_jobs()
+    payload = verified(endpoint, receiver.received[-1])
+    assert payload["type"] == "review.created"
+    assert payload["data"]["id"] == created.pk and payload["data"]["rating"] == 5
+
+
+def test_an_endpoint_gets_only_the_events_it_asked_for(receiver, user):
+    endpoint = webhook_endpoint_create(url=receiver.url, events=["booking.cancelled"])
+    booking = services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    services.booking_cancel(booking=booking, actor=user)
+    run_jobs()
+    assert [verified(endpoint, r)["type"] for r in receiver.received] == ["booking.cancelled"]
+
+
+def test_a_rolled_back_change_is_never_posted(receiver, endpoint, user):
+    from django.db import transaction
+
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+        1 / 0  # noqa: B018
+    run_jobs(at=timezone.now() + LATER)
+    assert receiver.received == []
+
+
+def test_500_500_200_is_three_attempts_of_one_event(receiver, endpoint, user):
+    receiver.answers = [(500, {}), (500, {})]
+    services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    run_jobs(at=timezone.now() + LATER)
+    assert len(receiver.received) == 3
+    assert len({r.headers["webhook-id"] for r in receiver.received}) == 1
+    for request in receiver.received:
+        verified(endpoint, request)
+    log = list(WebhookDelivery.objects.order_by("attempt").values_list("attempt", "status_code", "message_id"))
+    assert [(a, s) for a, s, _ in log] == [(1, 500), (2, 500), (3, 200)]
+    assert {m for *_, m in log} == {receiver.received[0].headers["webhook-id"]}
+    endpoint.refresh_from_db()
+    assert endpoint.is_active
+
+
+def test_retries_follow_the_schedule(receiver, endpoint, user):
+    receiver.answers = [(500, {})]
+    services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    run_jobs()
+    (failed,) = WebhookDelivery.objects.all()
+    wait = failed.next_attempt_at - failed.at
+    assert timedelta(seconds=4.5) <= wait <= timedelta(seconds=5.5)  # "about 5 s", with jitter
+    (retry,) = queued("deliver_webhook")
+    assert retry["attempt"] == 2 and retry["scheduled_at"] == failed.next_attempt_at
+
+
+def test_retry_after_on_503_waits_for_the_later_of_the_two(receiver, endpoint, user):
+    receiver.answers = [(503, {"Retry-After": "120"})]
+    services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    run_jobs()
+    (failed,) = WebhookDelivery.objects.all()
+    assert failed.next_attempt_at - failed.at == timedelta(seconds=120)
+
+
+def test_retry_after_is_capped_at_an_hour(receiver, endpoint, user):
+    receiver.answers = [(429, {"Retry-After": "86400"})]
+    services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    run_jobs()
+    (failed,) = WebhookDelivery.objects.all()
+    assert failed.next_attempt_at - failed.at == timedelta(hours=1)
+
+
+def test_410_gone_disables_the_endpoint_at_once(receiver, endpoint, user):
+    receiver.answers = [(410, {})]
+    booking = services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    run_jobs(at=timezone.now() + LATER)
+    services.booking_cancel(booking=booking, actor=user)
+    run_jobs(at=timezone.now() + LATER)
+    assert len(receiver.received) == 1
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active and "410" in endpoint.disabled_reason
+
+
+def test_an_endpoint_failing_every_attempt_is_disabled_saying_why(receiver, endpoint, user):
+    receiver.answers = [(500, {})] * 8
+    services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    run_jobs(at=timezone.now() + timedelta(days=5))
+    assert len(receiver.received) == 8  # the first attempt and seven retries
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active
+    assert endpoint.disabled_reason.startswith("All 8 attempts failed") and "HTTP 500" in endpoint.disabled_reason
+    assert WebhookDelivery.objects.filter(next_attempt_at__isnull=True).count() == 1
+
+
+def test_a_dispatch_run_twice_sends_once(receiver, endpoint, user):
+    services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    (job,) = queued("booking_event")
+    run_jobs()
+    booking_event_dispatch(event_id=job["event_id"], sequence=job["sequence"], booking_row=job["booking"])
+    run_jobs()
+    assert len(receiver.received) == 1
+
+
+def test_a_url_that_resolves_to_a_private_address_at_delivery_is_not_called(receiver, user, settings):
+    webhook_endpoint_create(url=receiver.url.replace("http://127.0.0.1", "https://localhost"))
+    services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    settings.WEBHOOK_ALLOW_PRIVATE = False  # production: the host now resolves to 127.0.0.1
+    run_jobs()
+    assert receiver.received == []
+    (failed,) = WebhookDelivery.objects.all()
+    assert failed.status_code is None and "127.0.0.1" in failed.error and "not allowed" in failed.error
+
+
+def test_the_log_is_purged_after_its_days(receiver, endpoint, user, settings):
+    from django.core.management import call_command
+
+    settings.WEBHOOK_LOG_DAYS = 30
+    services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    run_jobs()
+    WebhookDelivery.objects.update(at=timezone.now() - timedelta(days=31))
+    call_command("purge_webhook_deliveries", stdout=open("/dev/null", "w"))
+    assert not WebhookDelivery.objects.exists()
