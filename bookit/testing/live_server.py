@@ -55,6 +55,31 @@ def production_env(database_url: str, **overrides: str | None) -> dict[str, str 
     }
 
 
+def sibling_env(**overrides: str | None) -> dict[str, str | None]:
+    """A test server on this process's database (under pytest, the test database) with this process's secrets.
+
+    Tokens made here (``token_for``) are good there. Dev settings with debug off,
+    no Redis and no throttling; ``DATABASE_URL`` as in this process, or none for
+    the embedded PostgreSQL. Call it once this process's Django has connected.
+    """
+    from django.conf import settings
+    from django.db import connection
+
+    return {
+        "PYTEST_VERSION": None,
+        "DJANGO_SETTINGS_MODULE": None,
+        "REDIS_URL": None,
+        "DATABASE_REPLICA_URLS": None,
+        "APP_ENV": "dev",
+        "APP_DEBUG": "false",
+        "THROTTLE_ENABLED": "false",
+        "DATABASE_NAME": connection.settings_dict["NAME"],
+        "SECRET_KEY": settings.SECRET_KEY,
+        "JWT_SECRET": settings.JWT_SECRET,
+        **overrides,
+    }
+
+
 class LiveServerError(RuntimeError):
     """gunicorn did not come up; the message ends with its log's tail."""
 

@@ -4,20 +4,28 @@
     primary = ThrowawayPostgres(bin_dir=server_binaries())   # PostgreSQL 15 where Debian's is installed
     standby = ThrowawayPostgres(standby_of=primary)      # pg_basebackup -R: a hot standby, streaming
     with ThrowawayPostgres() as server:                  # started, and removed at the end
+    server = DatabaseServer.of(connection.settings_dict) # the server Django is configured for, connected
 
 It listens on 127.0.0.1 on a free port, with its data, socket and log in a
 temporary directory that ``remove`` deletes. The outage test cuts BookIt's
 database with it, the scale-out tests build replicas and partitioned tables
 with it; the live server's ``throwaway_database`` is the lighter tool when a
-database on the configured server will do.
+database on the configured server will do. ``DatabaseServer`` is that configured
+server (``DATABASE_URL``'s, or the embedded cluster) as seen from a test: libpq's
+connection parameters for psycopg and for the client programs (``pg_dump``,
+``pg_restore``) of the server's own major version (``client_binaries``).
 """
 
+import functools
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
 import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -36,6 +44,90 @@ DEBIAN_POSTGRES_15 = Path("/usr/lib/postgresql/15/bin")
 def server_binaries() -> Path:
     """PostgreSQL 15's binaries where Debian's package is installed, else the embedded PostgreSQL 18's."""
     return DEBIAN_POSTGRES_15 if (DEBIAN_POSTGRES_15 / "postgres").is_file() else POSTGRES_BIN_PATH
+
+
+def client_binaries(server_version: int) -> Path:
+    """The client programs (``pg_dump``, ``pg_restore``) of a server's major version (``server_version_num``).
+
+    Debian's of that version where installed, else the embedded PostgreSQL's if it
+    is that version. Not any newer one: pg_dump must be at least the server's
+    version, and a newer pg_restore writes settings an older server refuses
+    (PostgreSQL 17's ``transaction_timeout``). LookupError without one.
+    """
+    major = server_version // 10000
+    for bin_dir in (Path(f"/usr/lib/postgresql/{major}/bin"), POSTGRES_BIN_PATH):
+        if (bin_dir / "pg_dump").is_file() and _major_version(bin_dir / "pg_dump") == major:
+            return bin_dir
+    raise LookupError(f"no pg_dump of PostgreSQL {major} here (Debian: apt-get install postgresql-client-{major})")
+
+
+@functools.cache
+def _major_version(program: Path) -> int:
+    """``pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)`` -> 15."""
+    output = subprocess.run([program, "--version"], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"\(PostgreSQL\) (\d+)", output)[1])
+
+
+@dataclass(frozen=True)
+class DatabaseServer:
+    """A running server by libpq's parameters: databases of a test's own on it, psycopg sessions, its client programs.
+
+    ``of(connection.settings_dict)`` is the server Django is configured for; with
+    the embedded PostgreSQL, the connection must have connected first (its socket
+    directory and port are known only then). The methods that ThrowawayPostgres
+    has too (``connect``, ``execute``, ``create_database``) behave the same.
+    """
+
+    host: str
+    port: str
+    user: str
+    password: str
+
+    @classmethod
+    def of(cls, settings_dict: Mapping) -> "DatabaseServer":
+        return cls(*(str(settings_dict.get(key) or "") for key in ("HOST", "PORT", "USER", "PASSWORD")))
+
+    def parameters(self, database: str) -> dict[str, str]:
+        """psycopg's keyword arguments (an empty host or port is libpq's default)."""
+        given = {"host": self.host, "port": self.port, "user": self.user, "password": self.password}
+        return {"dbname": database, **{key: value for key, value in given.items() if value}}
+
+    def connect(self, database: str = "postgres") -> psycopg.Connection:
+        return psycopg.connect(**self.parameters(database), autocommit=True)
+
+    def execute(self, database: str, query: str, *params) -> list[tuple]:
+        """One statement in ``database``, committed; its rows, if any."""
+        with self.connect(database) as conn:
+            cursor = conn.execute(query, params)
+            return cursor.fetchall() if cursor.description else []
+
+    def create_database(self, name: str) -> None:
+        """``name``, empty (dropped first if it exists)."""
+        self.drop_database(name)
+        with self.connect() as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+    def drop_database(self, name: str) -> None:
+        with self.connect() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    @property
+    def version(self) -> int:
+        """``server_version_num``: 150020 for 15.20."""
+        return int(self.execute("postgres", "SHOW server_version_num")[0][0])
+
+    def run(self, program: str, *args: str | Path) -> str:
+        """A client program of the server's major version (``pg_dump``, ``pg_restore``) against this server; its
+        output. A failure raises with the output's tail."""
+        command = [client_binaries(self.version) / program, *args]
+        for option, value in (("--host", self.host), ("--port", self.port), ("--username", self.user)):
+            if value:
+                command.insert(1, f"{option}={value}")
+        env = {**os.environ, "PGPASSWORD": self.password} if self.password else None
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if done.returncode:
+            raise RuntimeError(f"{program} failed ({done.returncode}):\n{(done.stdout + done.stderr)[-4000:]}")
+        return done.stdout + done.stderr
 
 
 class ThrowawayPostgres:
