@@ -10,7 +10,11 @@ jobs) is proved by the system tests with real workers (tests/test_worker.py).
 import email
 import email.policy
 import json
+import os
+import signal
+import sys
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -21,7 +25,7 @@ from django.db import connection
 from django.utils import timezone
 from procrastinate.contrib.django import app
 
-from bookit.testing.live_server import free_port
+from bookit.testing.live_server import Endpoint, free_port
 
 NEXT_DUE_JOB = """
 DELETE FROM procrastinate_jobs WHERE id = (
@@ -141,3 +145,26 @@ class HttpReceiver:
             self.hold.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+class QueueWorker(Endpoint):
+    """``manage.py procrastinate worker`` with this process's environment plus ``env``: up once it has started.
+
+    It answers no HTTP; ``kill`` is SIGKILL, as a lost machine or the OOM killer would stop it.
+    """
+
+    name = "worker"
+
+    def __init__(self, env: Mapping[str, str | None], **kwargs):
+        super().__init__(**kwargs)
+        self.env = {key: str(value) for key, value in {**os.environ, **env}.items() if value is not None}
+
+    def start(self) -> "QueueWorker":
+        return self.launch([sys.executable, "manage.py", "procrastinate", "worker"], self.env)
+
+    def is_up(self) -> bool:
+        return "Starting worker" in self.output()
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
