@@ -13,7 +13,8 @@ of the user, not the inserts that merely reference the user (bookings).
 Revoking on a new password or a deactivation is the database's job: a trigger
 on the user's row (``accounts/migrations/0003_*``) blacklists every unexpired
 refresh token of the account when its password hash changes or ``is_active``
-turns false, in the same transaction. A Python hook would miss paths: a
+turns false, in the same transaction (and ends the user's calendar feed: the
+bookings app replaces the function, ``bookings/migrations/0008_*``). A Python hook would miss paths: a
 ``pre_save``/``post_save`` signal or a ``save()`` override never sees
 ``QuerySet.update()``, which ``model_update`` (every service here) uses, and a
 ``set_password()`` override knows nothing until something saves. The UPDATE of

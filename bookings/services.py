@@ -223,6 +223,17 @@ def calendar_token_rotate(*, user) -> str:
     return token
 
 
+def calendar_feed_end(*, user) -> bool:
+    """End ``user``'s calendar feed: its URL is a 404 from now on. Whether there was one.
+
+    Ending a feed that does not exist is no error: the caller wants none, and
+    has none. A new password or a deactivation ends the feed too, in the
+    database (``bookings/migrations/0008_*``).
+    """
+    deleted, _ = CalendarFeed.objects.filter(user=user).delete()
+    return bool(deleted)
+
+
 BATCH_SIZE = 5000
 EXPIRED_REASON = "Not confirmed before its start time."
 
