@@ -61,7 +61,13 @@ ICS_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="An RFC 5545 cal
         responses={200: BookingSerializer, **RETRY_ERRORS},
         **RETRYABLE,
     ),
-    destroy=extend_schema(summary="Delete a booking", responses={204: None, **CONFLICT}),
+    destroy=extend_schema(
+        summary="Delete a booking",
+        description="Owners delete cancelled bookings, and pending ones on a cancellation's terms: 409 "
+        "`booking_started` once started, 409 `cancellation_cutoff` inside the service's cutoff. Admins delete "
+        "any booking without a review (409 `booking_has_review`).",
+        responses={204: None, **CONFLICT},
+    ),
 )
 class BookingViewSet(ModelViewSet):
     serializer_class = BookingSerializer
