@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bookit.db.privileges import app_role_grants
 from bookit.logging import JsonFormatter
 from bookit.testing.balancer import site_config
 
@@ -174,3 +175,8 @@ def test_the_readme_shows_the_nginx_site_that_the_load_balancer_test_runs():
         access_log="/var/log/nginx/bookit-access.log",
     )
     assert f"```nginx\n{site}```" in (REPO / "README.md").read_text()
+
+
+def test_the_readme_shows_the_grants_that_the_least_privilege_test_runs():
+    grants = app_role_grants(database="bookit", owner="bookit_owner", app="bookit_app")
+    assert f"{grants}```" in (REPO / "README.md").read_text()
