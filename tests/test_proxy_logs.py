@@ -7,6 +7,7 @@ what is checked is nginx's own access log, so no BookIt server is needed.
 """
 
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -50,7 +51,20 @@ def test_the_access_log_shows_the_feed_route_never_its_token(balancer):
     ]
     for path in paths:
         assert balancer.exchange("GET", path)[0] == 200
-    logged = balancer.access_log.read_text()
+    logged, requests = logged_requests(balancer, len(paths))
     assert token not in logged and "since=" not in logged and "page=" not in logged
-    requests = [line.split('"')[1] for line in logged.splitlines() if "/health" not in line]
     assert requests == ["GET /calendar/<redacted>.ics HTTP/1.1"] * 3 + ["GET /services HTTP/1.1"]
+
+
+def logged_requests(balancer, count: int) -> tuple[str, list[str]]:
+    """nginx's access log and its request lines (the health checks left out), once ``count`` are in.
+
+    nginx writes a request's line after it has sent the answer, so the last one may lag a moment.
+    """
+    deadline = time.monotonic() + 5
+    while True:
+        logged = balancer.access_log.read_text()
+        requests = [line.split('"')[1] for line in logged.splitlines() if "/health" not in line]
+        if len(requests) >= count or time.monotonic() > deadline:
+            return logged, requests
+        time.sleep(0.05)
