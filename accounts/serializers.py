@@ -2,6 +2,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from accounts.models import User
+from accounts.selectors import user_has_calendar_feed
 from bookit.api.fields import datetime_json
 from bookit.api.serializers import InputSerializer
 
@@ -25,6 +26,27 @@ def user_json(user: User) -> dict:
         "date_joined": datetime_json(user.date_joined),
         "email_notifications": user.email_notifications,
     }
+
+
+class MeSerializer(UserSerializer):
+    """The caller's own profile: the user, and whether they have a calendar feed."""
+
+    calendar_feed = serializers.SerializerMethodField(
+        help_text="Whether you have a calendar feed (`POST /me/calendar-token`; `DELETE` ends it). "
+        "A new password or a deactivation ends it."
+    )
+
+    class Meta(UserSerializer.Meta):
+        fields = [*UserSerializer.Meta.fields, "calendar_feed"]
+        read_only_fields = fields
+
+    def get_calendar_feed(self, user: User) -> bool:
+        return user_has_calendar_feed(user)
+
+
+def me_json(user: User, *, calendar_feed: bool) -> dict:
+    """``MeSerializer``'s output, as ``user_json`` is ``UserSerializer``'s (a test compares)."""
+    return {**user_json(user), "calendar_feed": calendar_feed}
 
 
 class RegisterSerializer(InputSerializer):

@@ -13,10 +13,12 @@ of the user, not the inserts that merely reference the user (bookings).
 Revoking on a new password or a deactivation is the database's job: a trigger
 on the user's row (``accounts/migrations/0003_*``) blacklists every unexpired
 refresh token of the account when its password hash changes or ``is_active``
-turns false, in the same transaction. A Python hook would miss paths: a
-``pre_save``/``post_save`` signal or a ``save()`` override never sees
-``QuerySet.update()``, which ``model_update`` (every service here) uses, and a
-``set_password()`` override knows nothing until something saves. The UPDATE of
+turns false, in the same transaction (and ends the user's calendar feed: the
+bookings app replaces the function, ``bookings/migrations/0008_*``). A Python
+hook would miss paths: a ``pre_save``/``post_save`` signal or a ``save()``
+override never sees ``QuerySet.update()``, which ``model_update`` (every
+service here) uses, and a ``set_password()`` override knows nothing until
+something saves. The UPDATE of
 the row is the one place every path passes (these services, the admin's forms,
 ``manage.py changepassword``, ``set_password()`` + ``save()`` in code, a shell's
 ``update()``), and it already holds the row lock the rest of this module

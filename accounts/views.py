@@ -6,7 +6,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework_simplejwt.views import TokenViewBase
 
-from accounts import serializers, services
+from accounts import selectors, serializers, services
 from accounts.models import User
 from bookit.api import throttling
 from bookit.domain_errors import DomainError
@@ -81,17 +81,21 @@ class LogoutView(GenericAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def _me_json(user: User) -> dict:
+    return serializers.me_json(user, calendar_feed=selectors.user_has_calendar_feed(user))
+
+
 class MeView(GenericAPIView):
-    """The caller's profile. `role`, `is_staff` and `id` are not writable."""
+    """The caller's profile, and whether they have a calendar feed. `role`, `is_staff` and `id` are not writable."""
 
     permission_classes = [IsAuthenticated]
-    serializer_class = serializers.UserSerializer
+    serializer_class = serializers.MeSerializer
 
     @extend_schema(tags=["me"])
     def get(self, request):
-        return Response(serializers.user_json(request.user))
+        return Response(_me_json(request.user))
 
-    @extend_schema(request=serializers.MeUpdateSerializer, responses={200: serializers.UserSerializer}, tags=["me"])
+    @extend_schema(request=serializers.MeUpdateSerializer, responses={200: serializers.MeSerializer}, tags=["me"])
     def patch(self, request):
         """A new email counts like a registration (both answer whether an email is taken); a wrong
         ``current_password`` counts like a failed login, so an access token is no password oracle."""
@@ -101,7 +105,7 @@ class MeView(GenericAPIView):
         if changes.get("email") is not None and User.objects.normalize_email(changes["email"]) != user.email:
             throttling.enforce(throttling.RegisterThrottle(), request, self)
         if changes.get("current_password") is None:
-            return Response(serializers.user_json(services.user_update(user=user, **changes)))
+            return Response(_me_json(services.user_update(user=user, **changes)))
         with throttling.PasswordGuesses(request, email=user.email) as guesses:
             try:
                 user = services.user_update(user=user, **changes)
@@ -109,4 +113,4 @@ class MeView(GenericAPIView):
                 if exc.code == "wrong_password":
                     guesses.fail()
                 raise
-        return Response(serializers.user_json(user))
+        return Response(_me_json(user))

@@ -64,11 +64,11 @@ def check_period(
 
 
 def check_cancellation_cutoff(service: Service, start: datetime, *, now: datetime, by_staff: bool) -> None:
-    """Owners cannot cancel or move a booking within ``cancellation_cutoff_hours`` of its start; staff can."""
+    """Owners cannot cancel, move or delete a booking within ``cancellation_cutoff_hours`` of its start; staff can."""
     hours = service.cancellation_cutoff_hours
     if not by_staff and hours and start - now < timedelta(hours=hours):
         raise ConflictError(
-            f"Bookings of this service cannot be cancelled or moved within {hours} hours of their start.",
+            f"Bookings of this service cannot be cancelled, moved or deleted within {hours} hours of their start.",
             code="cancellation_cutoff",
         )
 
@@ -142,6 +142,17 @@ def check_changeable(booking: Booking, *, now: datetime, action: str) -> None:
         raise ConflictError(f"A {booking.status} booking cannot be {action}.", code="booking_final")
     if booking.start_time <= now:
         raise ConflictError(f"This booking has already started and cannot be {action}.", code="booking_started")
+
+
+def check_cancellable(booking: Booking, *, now: datetime, by_staff: bool, action: str = "cancelled") -> None:
+    """A cancellation's rules: pending or confirmed, not started, and (for owners) outside the cutoff.
+
+    Whatever frees a live booking's slot at its owner's request obeys them: a
+    cancellation, and a delete of a pending booking (``booking_delete``), which
+    frees the slot as surely. ``action`` names the operation in the message.
+    """
+    check_changeable(booking, now=now, action=action)
+    check_cancellation_cutoff(booking.service, booking.start_time, now=now, by_staff=by_staff)
 
 
 def check_active_cap(user, service: Service, cap: int, *, now: datetime) -> None:

@@ -161,8 +161,7 @@ def booking_cancel(*, booking: Booking, reason: str = "", actor=None, now: datet
     """
     now = now or timezone.now()
     booking = locked_copy(booking)
-    rules.check_changeable(booking, now=now, action="cancelled")
-    rules.check_cancellation_cutoff(booking.service, booking.start_time, now=now, by_staff=_is_staff(actor))
+    rules.check_cancellable(booking, now=now, by_staff=_is_staff(actor))
     return _move_status(booking, Status.CANCELLED, reason=reason, now=now, actor=actor)
 
 
@@ -194,14 +193,25 @@ def _move_status(booking: Booking, status: str, *, reason: str, now: datetime, a
 
 
 @transaction.atomic
-def booking_delete(*, booking: Booking, actor=None) -> None:
-    """Owners may delete pending or cancelled bookings; staff any booking without a review. The history stays."""
+def booking_delete(*, booking: Booking, actor=None, now: datetime | None = None) -> None:
+    """Delete a booking; its history stays. Staff delete any booking without a review.
+
+    Owners delete a cancelled booking (it holds no slot, so no rule of time
+    applies) or a pending one on a cancellation's terms (``rules.check_cancellable``):
+    not started, outside the cancellation cutoff. Deleting a pending booking
+    frees its slot as cancelling it does, so it cannot be a way round the cutoff.
+    """
+    now = now or timezone.now()
+    staff = _is_staff(actor)
     booking = locked_copy(booking)
-    if not _is_staff(actor) and booking.status not in (Status.PENDING, Status.CANCELLED):
-        raise ConflictError(
-            f"A {booking.status} booking cannot be deleted; only pending or cancelled ones can.",
-            code="booking_not_deletable",
-        )
+    if not staff:
+        if booking.status not in (Status.PENDING, Status.CANCELLED):
+            raise ConflictError(
+                f"A {booking.status} booking cannot be deleted; only pending or cancelled ones can.",
+                code="booking_not_deletable",
+            )
+        if booking.status == Status.PENDING:
+            rules.check_cancellable(booking, now=now, by_staff=False, action="deleted")
     before, pk = history.snapshot(booking), booking.pk
     try:
         with transaction.atomic():
@@ -221,6 +231,17 @@ def calendar_token_rotate(*, user) -> str:
     token = secrets.token_urlsafe(32)
     CalendarFeed.objects.update_or_create(user=user, defaults={"token_hash": token_digest(token)})
     return token
+
+
+def calendar_feed_end(*, user) -> bool:
+    """End ``user``'s calendar feed: its URL is a 404 from now on. Whether there was one.
+
+    Ending a feed that does not exist is no error: the caller wants none, and
+    has none. A new password or a deactivation ends the feed too, in the
+    database (``bookings/migrations/0008_*``).
+    """
+    deleted, _ = CalendarFeed.objects.filter(user=user).delete()
+    return bool(deleted)
 
 
 BATCH_SIZE = 5000

@@ -61,7 +61,13 @@ ICS_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="An RFC 5545 cal
         responses={200: BookingSerializer, **RETRY_ERRORS},
         **RETRYABLE,
     ),
-    destroy=extend_schema(summary="Delete a booking", responses={204: None, **CONFLICT}),
+    destroy=extend_schema(
+        summary="Delete a booking",
+        description="Owners delete cancelled bookings, and pending ones on a cancellation's terms: 409 "
+        "`booking_started` once started, 409 `cancellation_cutoff` inside the service's cutoff. Admins delete "
+        "any booking without a review (409 `booking_has_review`).",
+        responses={204: None, **CONFLICT},
+    ),
 )
 class BookingViewSet(ModelViewSet):
     serializer_class = BookingSerializer
@@ -188,15 +194,27 @@ def _ics(content: bytes, filename: str) -> HttpResponse:
 
 
 class CalendarTokenView(GenericAPIView):
-    """Create or rotate your calendar feed's secret token; the old feed URL stops working."""
+    """Create or rotate your calendar feed's secret token (the old feed URL stops working), or end the feed."""
 
     permission_classes = [IsAuthenticated]
     serializer_class = CalendarTokenSerializer
 
     @extend_schema(summary="Your calendar feed's URL (a new one each time)", request=None, tags=["me"])
     def post(self, request):
+        """A new secret feed URL; the previous one, if any, is a 404 from now on."""
         token = services.calendar_token_rotate(user=request.user)
         return Response({"url": request.build_absolute_uri(f"/calendar/{token}.ics")})
+
+    @extend_schema(
+        summary="End your calendar feed: its URL is then a 404 (204 also when there was none)",
+        request=None,
+        responses={204: None},
+        tags=["me"],
+    )
+    def delete(self, request):
+        """The feed's URL is a 404 from now on; without a feed, nothing changes (the caller wants none)."""
+        services.calendar_feed_end(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class CalendarFeedView(GenericAPIView):

@@ -8,11 +8,18 @@ Every line written while a request is being handled carries its ``request_id``
 (set by ``bookit.middleware.RequestLogMiddleware``), so an error's traceback can
 be found from the request id a client reports. Only stdlib imports: gunicorn's
 master process loads this module before Django is configured.
+
+A calendar feed's URL (``/calendar/<token>.ics``) is its only key, so no line
+shows the token: ``redact_paths`` writes ``/calendar/<redacted>.ics``. The
+access line redacts its path where it is made, and the formatter scrubs every
+line it writes (Django's "Internal Server Error: /calendar/...", gunicorn's
+"Error handling request /calendar/...", a traceback naming the path).
 """
 
 import contextvars
 import json
 import logging
+import re
 import time
 
 # The id of the request this thread is handling, or None outside a request.
@@ -28,6 +35,19 @@ logging.logMultiprocessing = False
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _RECORD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 _JSON_SCALARS = (str, int, float, bool, type(None))
+
+# The segment after "calendar/" (bookings/urls.py: the feed's token), up to the end of the path or of the
+# quoted string it stands in ('path': 'calendar/...' in a Resolver404's text, "..." in a JSON line).
+# Case-sensitive, as the route is: the URL handed out is lowercase.
+_FEED_TOKEN = re.compile(r"\bcalendar/[^/?#\s\"'\\]+")
+REDACTED_FEED = "calendar/<redacted>.ics"
+
+
+def redact_paths(text: str) -> str:
+    """``text`` with every calendar feed token replaced: ``/calendar/<redacted>.ics``."""
+    if "calendar/" not in text:  # nearly every line: a substring search, no regex
+        return text
+    return _FEED_TOKEN.sub(REDACTED_FEED, text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -59,7 +79,23 @@ class JsonFormatter(logging.Formatter):
             line["exception"] = self.formatException(record.exc_info)
         elif record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(line, default=str)
+        # After encoding: the redaction has no quote or backslash to escape, and covers every field at once.
+        return redact_paths(json.dumps(line, default=str))
+
+
+class RedactFeedTokens(logging.Filter):
+    """Redacts feed tokens in a record's message, for loggers whose lines another formatter writes.
+
+    gunicorn's access logger is off (``gunicorn.conf.py``: BookIt writes the
+    access line); should it ever be switched on, with gunicorn's own format, its
+    request line and path still show no token.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "calendar/" in message:
+            record.msg, record.args = redact_paths(message), None
+        return True
 
 
 class DropResponseEchoes(logging.Filter):

@@ -15,7 +15,7 @@ from django.http import JsonResponse
 from django.utils.functional import SimpleLazyObject, empty
 
 from bookit.api.error_responses import error_body
-from bookit.logging import request_id_var
+from bookit.logging import redact_paths, request_id_var
 
 access_logger = logging.getLogger("bookit.access")
 
@@ -31,7 +31,8 @@ class RequestLogMiddleware:
     of ``A-Z a-z 0-9 . _ -``), a new uuid4 otherwise; it is returned in the
     ``X-Request-ID`` response header and attached to every log line of the
     request. The access line has the method, the path (without the query
-    string, which may hold secrets), status, duration and user id; never
+    string, which may hold secrets, and with a calendar feed's token redacted:
+    ``/calendar/<redacted>.ics``), status, duration and user id; never
     headers, bodies, tokens or emails. A new id is 32 random hex digits, as a
     uuid4's, without building the UUID.
     """
@@ -48,15 +49,16 @@ class RequestLogMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request.request_id
+            path = redact_paths(request.path)
             access_logger.log(
                 logging.ERROR if response.status_code >= 500 else logging.INFO,
                 "%s %s %s",
                 request.method,
-                request.path,
+                path,
                 response.status_code,
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": path,
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                     "user_id": _user_id(request),

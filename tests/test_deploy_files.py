@@ -1,7 +1,9 @@
 """Dockerfile, docker-compose.yml, gunicorn.conf.py and `make serve`, checked without a Docker engine."""
 
 import json
+import logging
 import os
+import pydoc
 import re
 import runpy
 import shutil
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bookit.db.privileges import app_role_grants
 from bookit.logging import JsonFormatter
 from bookit.testing.balancer import site_config
 
@@ -146,6 +149,19 @@ class TestGunicornConf:
         assert logging_config["loggers"]["gunicorn.access"]["handlers"] == []  # the app writes the access line
         assert conf["accesslog"] is None
 
+    def test_gunicorns_access_log_if_switched_on_shows_no_feed_token(self, monkeypatch):
+        """Off by default (above); were it switched on, its own format's request line and path are redacted."""
+        logging_config = self.load(monkeypatch)["logconfig_dict"]
+        [name] = logging_config["loggers"]["gunicorn.access"]["filters"]
+        redact = pydoc.locate(logging_config["filters"][name]["()"])()
+        token = "Zq3_x-" * 7
+        atoms = {"h": "10.0.0.1", "r": f"GET /calendar/{token}.ics HTTP/1.1", "U": f"/calendar/{token}.ics", "s": 200}
+        record = logging.LogRecord("gunicorn.access", logging.INFO, "", 0, '%(h)s "%(r)s" %(U)s %(s)s', (atoms,), None)
+        assert redact.filter(record)
+        assert logging.Formatter().format(record) == (
+            '10.0.0.1 "GET /calendar/<redacted>.ics HTTP/1.1" /calendar/<redacted>.ics 200'
+        )
+
 
 def test_make_serve_migrates_collects_static_and_runs_gunicorn_without_debug():
     command = [shutil.which("make"), "--dry-run", "--always-make", "serve"]
@@ -165,5 +181,11 @@ def test_the_readme_shows_the_nginx_site_that_the_load_balancer_test_runs():
         server_name="api.example.com",
         certificate="/etc/ssl/bookit/fullchain.pem",
         key="/etc/ssl/bookit/privkey.pem",
+        access_log="/var/log/nginx/bookit-access.log",
     )
     assert f"```nginx\n{site}```" in (REPO / "README.md").read_text()
+
+
+def test_the_readme_shows_the_grants_that_the_least_privilege_test_runs():
+    grants = app_role_grants(database="bookit", owner="bookit_owner", app="bookit_app")
+    assert f"{grants}```" in (REPO / "README.md").read_text()

@@ -24,6 +24,7 @@ def test_me_shows_profile_and_role(user_client, user, admin_client):
         "full_name": user.full_name,
         "email_notifications": True,
         "role": "user",
+        "calendar_feed": False,
     }
     assert admin_client.get("/me").json()["role"] == "admin"
 
@@ -91,14 +92,18 @@ def test_password_change_signs_out_other_sessions(anon, user_client, user):
 
 
 def test_me_body_is_the_serializers_output(user_client, user):
-    """GET /me is built by accounts.serializers.user_json, not the ModelSerializer: the JSON is the same."""
+    """GET /me is built by accounts.serializers.me_json, not the ModelSerializer: the JSON is the same."""
     from rest_framework.renderers import JSONRenderer
 
-    from accounts.serializers import UserSerializer
+    from accounts.serializers import MeSerializer
 
     user.date_joined = user.date_joined.replace(microsecond=123456)
     user.save()
-    assert user_client.get("/me").content == JSONRenderer().render(UserSerializer(user).data)
+    assert user_client.get("/me").content == JSONRenderer().render(MeSerializer(user).data)
+    assert user_client.post("/me/calendar-token").status_code == 200
+    user = User.objects.get(pk=user.pk)
+    assert user_client.get("/me").content == JSONRenderer().render(MeSerializer(user).data)
+    assert user_client.get("/me").json()["calendar_feed"] is True
 
 
 class TestStaffChangesMeanwhile:

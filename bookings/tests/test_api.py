@@ -346,6 +346,56 @@ class TestDelete:
         assert Booking.objects.filter(pk=booking.id).exists()
 
 
+class TestDeleteKeepsTheCancellationRules:
+    """An owner's delete of a pending booking frees its slot as a cancellation does, on a cancellation's terms."""
+
+    @staticmethod
+    def answer(response) -> tuple[int, str | None]:
+        return response.status_code, response.json()["code"] if response.content else None
+
+    @pytest.mark.parametrize(
+        ("cutoff_hours", "starts_in_hours", "code"),
+        [(48, 30, "cancellation_cutoff"), (0, -1, "booking_started"), (48, -1, "booking_started")],
+        ids=["inside the cutoff", "started", "started, inside the cutoff"],
+    )
+    def test_the_owner_gets_the_cancellations_409_and_the_slot_stays_taken(
+        self, user, user_client, service, cutoff_hours, starts_in_hours, code
+    ):
+        service.cancellation_cutoff_hours = cutoff_hours
+        service.save()
+        booking = BookingFactory(user=user, service=service, start_time=future(starts_in_hours))
+        cancelled = user_client.patch(f"/bookings/{booking.id}", {"status": "cancelled"})
+        deleted = user_client.delete(f"/bookings/{booking.id}")
+        assert self.answer(deleted) == self.answer(cancelled) == (409, code)
+        assert Booking.objects.get(pk=booking.id).status == Status.PENDING
+        retaken = user_client.post("/bookings", {"service_id": service.id, "start_time": iso(booking.start_time)})
+        assert retaken.status_code in (400, 409)  # still held (or in the past): nothing was freed
+
+    def test_outside_the_cutoff_the_owner_deletes(self, user, user_client, service):
+        service.cancellation_cutoff_hours = 24
+        service.save()
+        booking = BookingFactory(user=user, service=service, start_time=future(30))
+        assert user_client.delete(f"/bookings/{booking.id}").status_code == 204
+        assert not Booking.objects.filter(pk=booking.id).exists()
+
+    @pytest.mark.parametrize("starts_in_hours", [30, -1], ids=["inside the cutoff", "started"])
+    def test_a_cancelled_booking_holds_no_slot_so_its_owner_deletes_it_any_time(
+        self, user, user_client, service, starts_in_hours
+    ):
+        service.cancellation_cutoff_hours = 48
+        service.save()
+        booking = BookingFactory(user=user, service=service, start_time=future(starts_in_hours), status="cancelled")
+        assert user_client.delete(f"/bookings/{booking.id}").status_code == 204
+
+    @pytest.mark.parametrize("starts_in_hours", [30, -1], ids=["inside the cutoff", "started"])
+    def test_staff_keep_their_override(self, admin_client, service, starts_in_hours):
+        service.cancellation_cutoff_hours = 48
+        service.save()
+        booking = BookingFactory(service=service, start_time=future(starts_in_hours))
+        assert admin_client.delete(f"/bookings/{booking.id}").status_code == 204
+        assert not Booking.objects.filter(pk=booking.id).exists()
+
+
 def test_service_with_bookings_cannot_be_deleted(admin_client):
     booking = BookingFactory()
     response = admin_client.delete(f"/services/{booking.service_id}")

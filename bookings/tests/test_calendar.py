@@ -3,13 +3,22 @@
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from icalendar import Calendar
 
+from accounts.models import User
+from accounts.tests import test_revocation as revocation
+from accounts.tests.factories import UserFactory
 from bookings import services
+from bookings.models import CalendarFeed
 from bookings.tests.factories import future
 from catalog.tests.factories import ServiceFactory
+from conftest import client_for
 
 pytestmark = pytest.mark.django_db
+FEED_MIGRATION = "0008_feed_ends_with_password"
 
 
 def events(content: bytes) -> list:
@@ -80,7 +89,92 @@ def test_a_feed_of_another_user_shows_nothing_of_mine(user_client, other_client,
 
 
 def test_the_token_is_not_stored_in_clear(user_client):
-    from bookings.models import CalendarFeed
-
     token = user_client.post("/me/calendar-token").json()["url"].rsplit("/", 1)[1].removesuffix(".ics")
     assert token not in CalendarFeed.objects.get().token_hash
+
+
+class TestTheFeedEnds:
+    """A feed lives only as long as the password and the account it was made under, or until its owner ends it."""
+
+    @pytest.fixture
+    def feed(self, user, anon):
+        url = client_for(user).post("/me/calendar-token").json()["url"].removeprefix("http://testserver")
+        assert anon.get(url).status_code == 200
+        return url
+
+    @pytest.mark.parametrize(
+        "set_new_password",
+        [revocation.patch_me, revocation.set_password_and_save, revocation.queryset_update],
+        ids=lambda path: path.__name__,
+    )
+    def test_a_new_password_ends_it(self, user, anon, feed, set_new_password):
+        set_new_password(user)
+        assert anon.get(feed).status_code == 404
+        assert not CalendarFeed.objects.exists()
+        fresh = anon.post("/auth/login", {"email": user.email, "password": revocation.NEW_PASSWORD}).json()["access"]
+        assert anon.get("/me", HTTP_AUTHORIZATION=f"Bearer {fresh}").json()["calendar_feed"] is False
+
+    def test_a_deactivation_ends_it_and_a_reactivation_revives_nothing(self, user, anon, feed):
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        User.objects.filter(pk=user.pk).update(is_active=True)
+        assert anon.get(feed).status_code == 404
+        assert not CalendarFeed.objects.exists()
+
+    def test_other_changes_leave_it_alone(self, user, anon, feed):
+        user.full_name = "Renamed"
+        user.save()  # every column written back, the password hash unchanged
+        assert client_for(user).patch("/me", {"full_name": "Again"}).status_code == 200
+        User.objects.filter(pk=user.pk).update(is_active=True)
+        assert anon.get(feed).status_code == 200
+
+    def test_only_the_users_own_feed_ends(self, user, other_user, anon, feed):
+        others = client_for(other_user).post("/me/calendar-token").json()["url"].removeprefix("http://testserver")
+        revocation.queryset_update(user)
+        assert anon.get(others).status_code == 200
+
+    def test_delete_ends_it_and_me_says_so(self, user, anon, feed):
+        client = client_for(user)
+        assert client.get("/me").json()["calendar_feed"] is True
+        response = client.delete("/me/calendar-token")
+        assert response.status_code == 204 and response.content == b""
+        assert anon.get(feed).status_code == 404
+        assert client.get("/me").json()["calendar_feed"] is False
+        assert client.delete("/me/calendar-token").status_code == 204  # none left: still what the caller wants
+        url = client.post("/me/calendar-token").json()["url"].removeprefix("http://testserver")
+        assert anon.get(url).status_code == 200 and client.get("/me").json()["calendar_feed"] is True
+
+    def test_delete_needs_a_user_and_ends_only_their_feed(self, other_user, anon, feed):
+        assert anon.delete("/me/calendar-token").status_code == 401
+        assert client_for(other_user).delete("/me/calendar-token").status_code == 204
+        assert anon.get(feed).status_code == 200
+
+    def test_the_service_says_whether_there_was_one(self, user, feed):
+        assert services.calendar_feed_end(user=user) is True
+        assert services.calendar_feed_end(user=user) is False
+
+
+def feed_ends_with_password() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = 'accounts_revoke_refresh_tokens'")
+        [[source]] = cursor.fetchall()
+    return "bookings_calendarfeed" in source
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_feed_migration_runs_backward_and_forward_again():
+    """Back to 0007: accounts' function as 0003 made it (a new password keeps the feed); forward: it ends it."""
+    assert feed_ends_with_password()
+    try:
+        MigrationExecutor(connection).migrate([("bookings", "0007_user_period_gist")])
+        assert not feed_ends_with_password()
+        user = UserFactory()
+        services.calendar_token_rotate(user=user)
+        revocation.queryset_update(user)
+        assert CalendarFeed.objects.filter(user=user).exists()
+        MigrationExecutor(connection).migrate([("bookings", FEED_MIGRATION)])
+        assert feed_ends_with_password()
+        revocation.set_password_and_save(User.objects.get(pk=user.pk))
+        assert not CalendarFeed.objects.filter(user=user).exists()
+    finally:
+        call_command("migrate", verbosity=0)
+    assert feed_ends_with_password()

@@ -106,14 +106,25 @@ def test_the_admin_writes_events_and_shows_them_read_only(staff_client, staff):
 
 
 @pytest.mark.parametrize(
-    "change", ["UPDATE bookings_bookingevent SET action = 'created'", "DELETE FROM bookings_bookingevent"]
+    "change",
+    [
+        "UPDATE bookings_bookingevent SET action = 'created'",
+        "DELETE FROM bookings_bookingevent",
+        # A statement-level trigger: row triggers never see a TRUNCATE.
+        "TRUNCATE bookings_bookingevent",
+        "TRUNCATE bookings_bookingevent RESTART IDENTITY",
+    ],
 )
 def test_events_are_immutable_in_the_database(user, change):
     from django.db import connection
 
+    from bookit.db.sqlstate import sqlstate
+
     services.booking_create(user=user, service=ServiceFactory(), start_time=future(30), actor=user)
-    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+    with pytest.raises(DatabaseError) as refused, transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(change)
+    assert sqlstate(refused.value) == "23001"  # restrict_violation: the triggers' own refusal
+    assert "never changed or deleted" in str(refused.value)
     assert BookingEvent.objects.count() == 1
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from bookings.models import OVERLAP_CONSTRAINT
@@ -53,6 +53,30 @@ def test_the_buffered_constraint_goes_back_to_the_plain_one_and_forward_again():
         assert "WHERE (((status)::text <> 'cancelled'::text))" in definition
     finally:
         call_command("migrate", verbosity=0)
+
+
+def history_truncates() -> bool:
+    """Whether TRUNCATE of the history goes through (rolled back either way)."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("TRUNCATE bookings_bookingevent")
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        return True
+    except DatabaseError:
+        return False
+
+
+def test_the_truncate_trigger_goes_back_and_forward_again():
+    assert not history_truncates()
+    try:
+        migrate(("bookings", "0008_feed_ends_with_password"))
+        assert history_truncates()
+        migrate(("bookings", "0009_bookingevent_no_truncate"))
+        assert not history_truncates()
+    finally:
+        call_command("migrate", verbosity=0)
+    assert not history_truncates()
 
 
 def test_operation_sql_and_state():

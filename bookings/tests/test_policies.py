@@ -162,6 +162,32 @@ class TestCancellationCutoff:
         late = NOW + timedelta(hours=20)
         assert services.booking_cancel(booking=moved, now=late, actor=admin_user).status == Booking.Status.CANCELLED
 
+    def test_an_owners_delete_is_held_to_it_as_a_cancellation_is(self, booking, user):
+        later = NOW + timedelta(hours=7)  # 23 hours before the start
+        with pytest.raises(ConflictError) as cancelled:
+            services.booking_cancel(booking=booking, now=later, actor=user)
+        with pytest.raises(ConflictError) as deleted:
+            services.booking_delete(booking=booking, now=later, actor=user)
+        assert cancelled.value.code == deleted.value.code == "cancellation_cutoff"
+        started = NOW + timedelta(hours=31)
+        with pytest.raises(ConflictError) as cancelled:
+            services.booking_cancel(booking=booking, now=started, actor=user)
+        with pytest.raises(ConflictError) as deleted:
+            services.booking_delete(booking=booking, now=started, actor=user)
+        assert cancelled.value.code == deleted.value.code == "booking_started"
+        assert Booking.objects.filter(pk=booking.pk).exists()
+        services.booking_delete(booking=booking, now=NOW + timedelta(hours=5), actor=user)  # 25 hours before
+        assert not Booking.objects.filter(pk=booking.pk).exists()
+
+    def test_staff_delete_inside_it_and_after_the_start(self, booking, admin_user):
+        services.booking_delete(booking=booking, now=NOW + timedelta(hours=31), actor=admin_user)
+        assert not Booking.objects.filter(pk=booking.pk).exists()
+
+    def test_a_cancelled_booking_is_deleted_by_its_owner_any_time(self, booking, user):
+        cancelled = services.booking_cancel(booking=booking, now=NOW, actor=user)
+        services.booking_delete(booking=cancelled, now=NOW + timedelta(hours=31), actor=user)
+        assert not Booking.objects.filter(pk=booking.pk).exists()
+
     def test_staff_status_moves_ignore_notice_horizon_and_cutoff(self, booking):
         confirmed = services.booking_set_status(booking=booking, status=Booking.Status.CONFIRMED)
         assert confirmed.status == Booking.Status.CONFIRMED

@@ -22,6 +22,15 @@ from bookit.testing.live_server import Endpoint
 SERVER_NAME = "bookit.test"
 
 SITE = """\
+# Access lines name the route, never a calendar feed's secret token (/calendar/<token>.ics is the
+# feed's only key), nor a query string: $uri (decoded, without the query), not $request or $request_uri.
+map $uri $bookit_logged_uri {
+    "~^/calendar/[^/]*(?<bookit_after_token>.*)$"  "/calendar/<redacted>.ics$bookit_after_token";
+    default                                          $uri;
+}
+log_format bookit '$remote_addr [$time_local] "$request_method $bookit_logged_uri $server_protocol" '
+                  '$status $body_bytes_sent $request_time "$http_user_agent"';
+
 upstream bookit {
     zone bookit 64k;  # one round robin (and one view of failed servers) for all nginx workers
 %(servers)s
@@ -32,6 +41,7 @@ server {
     server_name %(server_name)s;
     ssl_certificate %(certificate)s;
     ssl_certificate_key %(key)s;
+    access_log %(access_log)s bookit;
 
     # BookIt refuses large bodies itself, with its JSON error (413, MAX_REQUEST_BODY_BYTES).
     client_max_body_size 2m;
@@ -71,11 +81,13 @@ def nginx_path() -> str | None:
     return shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
 
 
-def site_config(*, servers: list[str], listen: str, server_name: str, certificate: str, key: str) -> str:
+def site_config(
+    *, servers: list[str], listen: str, server_name: str, certificate: str, key: str, access_log: str
+) -> str:
     """The nginx site in front of the BookIt hosts ``servers`` (``host:port`` each), round robin."""
     upstream = "\n".join(f"    server {server};" for server in servers)
     values = {"servers": upstream, "listen": listen, "server_name": server_name, "certificate": certificate}
-    return SITE % {**values, "key": key}
+    return SITE % {**values, "key": key, "access_log": access_log}
 
 
 class Balancer(Endpoint):
@@ -87,6 +99,7 @@ class Balancer(Endpoint):
         self.root = Path(tempfile.mkdtemp(prefix="bookit-nginx-"))
         self.root.chmod(0o755)  # nginx's workers, unprivileged when it starts as root, use its temp dirs
         certificate, key = self.root / "certificate.pem", self.root / "key.pem"
+        self.access_log = self.root / "access.log"
         names = f"subjectAltName=DNS:{SERVER_NAME},IP:127.0.0.1"
         openssl = [
             "openssl",
@@ -111,6 +124,7 @@ class Balancer(Endpoint):
             server_name=SERVER_NAME,
             certificate=str(certificate),
             key=str(key),
+            access_log=str(self.access_log),
         )
         self.config = self.root / "nginx.conf"
         self.config.write_text(MAIN % {"root": self.root, "site": site})

@@ -86,6 +86,60 @@ class TestAccessLine:
             assert secret not in logged
 
 
+class TestFeedTokens:
+    """A calendar feed's URL is its only key: whoever reads the logs must not be able to open the feed."""
+
+    REDACTED = "/calendar/<redacted>.ics"
+
+    @pytest.fixture
+    def feed(self, user_client):
+        url = user_client.post("/me/calendar-token").json()["url"].removeprefix("http://testserver")
+        return url, url.removeprefix("/calendar/").removesuffix(".ics")
+
+    def test_a_feed_poll_logs_the_route_never_the_token(self, anon, feed, logs):
+        url, token = feed
+        assert anon.get(url).status_code == 200
+        [line] = [line for line in access_lines(logs) if line["method"] == "GET"]
+        assert (line["path"], line["message"], line["status"]) == (self.REDACTED, f"GET {self.REDACTED} 200", 200)
+        assert token not in "\n".join(json.dumps(line) for line in logs())
+
+    def test_refused_and_failed_feed_requests_hide_it_too(self, anon, feed, logs, monkeypatch):
+        url, token = feed
+        assert anon.get(f"{url}/").status_code == 404  # not the route: the catch-all's 404
+        assert anon.get(url.removesuffix(".ics")).status_code == 404
+        assert anon.post(url).status_code == 405
+
+        def broken(**_):
+            raise RuntimeError(f"boom while reading {url}")
+
+        monkeypatch.setattr("bookings.selectors.calendar_feed_bookings", broken)
+        assert anon.get(url).status_code == 500
+        lines = logs()
+        assert [line["path"] for line in access_lines(logs)] == [f"{self.REDACTED}/"] + [self.REDACTED] * 3
+        assert any("exception" in line and self.REDACTED in line["exception"] for line in lines)
+        assert token not in "\n".join(json.dumps(line) for line in lines)
+
+    def test_no_logger_writes_it(self, logs):
+        """Django's and gunicorn's own lines name the path in their messages (and a Resolver404's text without
+        its leading slash): every line the formatter writes is scrubbed."""
+        token = "Zq3_x-" * 7
+        logging.getLogger("django.request").error("Internal Server Error: /calendar/%s.ics", token)
+        logging.getLogger("gunicorn.error").error("Error handling request /calendar/%s.ics?x=1", token)
+        logging.getLogger("django.server").info('"GET /calendar/%s.ics HTTP/1.1" 200 12', token)
+        try:
+            raise LookupError({"tried": [], "path": f"calendar/{token}.ics"})
+        except LookupError:
+            logging.getLogger("bookit.api").exception("unhandled error")
+        lines = logs()
+        assert len(lines) == 4
+        assert token not in "\n".join(json.dumps(line) for line in lines)
+        assert [line["message"] for line in lines[:2]] == [
+            "Internal Server Error: /calendar/<redacted>.ics",
+            "Error handling request /calendar/<redacted>.ics?x=1",
+        ]
+        assert "'path': 'calendar/<redacted>.ics'" in lines[3]["exception"]
+
+
 class TestErrors:
     def test_an_api_error_logs_its_traceback_once_with_the_request_id(self, anon, logs, monkeypatch):
         class BrokenConnection:

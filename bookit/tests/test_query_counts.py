@@ -46,7 +46,7 @@ PINNED = [
     # caller  path                                   queries  what they are
     # A page and its count are one query (bookit.api.pagination); ratings are stored on the service.
     ("anon",  "/services",                              2),  # the catalog version, the page with its count
-    ("user",  "/me",                                    1),  # the JWT's user
+    ("user",  "/me",                                    2),  # the JWT's user, whether a calendar feed exists
     ("user",  "/bookings",                              2),  # the JWT's user, the page with its count
     ("admin", "/bookings?{window}",                     2),
     ("anon",  "/reviews/services/{service}",            3),  # catalog version, the service exists, the page
