@@ -43,7 +43,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks import load, report, scenarios  # noqa: E402
+from benchmarks import load, notify, report, scenarios  # noqa: E402
 from bookit.testing import live_server  # noqa: E402
 
 SERVER_ENV = {
@@ -107,7 +107,12 @@ def run_scale(args, scale: int, database: str, overrides: dict, log_path: Path) 
             if server:
                 server.stop()
     report.judge(chosen, results)
-    return {"scale": scale, "database": database, "results": results, "queries": queries}
+    run = {"scale": scale, "database": database, "results": results, "queries": queries}
+    if scale == args.scale and not args.no_notifications:
+        print("  -- notifications: the write path's cost, and delivery by one worker (benchmarks/notify.py)")
+        extra = notify.run(args, data, lambda env: start_server(database, log_path, {**overrides, **env}), log_path)
+        run["notifications"] = {**extra, "post": {name: vars(result) for name, result in extra["post"].items()}}
+    return run
 
 
 def main() -> int:
@@ -124,6 +129,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, help="GUNICORN_WORKERS (default: gunicorn.conf.py's)")
     parser.add_argument("--worker-threads", type=int, help="GUNICORN_THREADS (default: gunicorn.conf.py's)")
     parser.add_argument("--max-requests", type=int, help="GUNICORN_MAX_REQUESTS (default: gunicorn.conf.py's)")
+    parser.add_argument("--no-notifications", action="store_true", help="skip benchmarks/notify.py's runs")
     parser.add_argument("--smoke", action="store_true", help="CI: 1,000 bookings, 2 s per scenario, 1 s warm-up")
     args = parser.parse_args()
     if args.smoke:

@@ -283,8 +283,9 @@ def webhook_endpoint_ping(*, endpoint: WebhookEndpoint) -> WebhookMessage:
 
 
 def webhook_delivery_log_purge(*, now: datetime | None = None) -> int:
-    """Delete delivery log rows, and messages left without any, older than ``WEBHOOK_LOG_DAYS``."""
+    """Delete delivery log rows, messages left without any, and dispatch claims older than ``WEBHOOK_LOG_DAYS``."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.WEBHOOK_LOG_DAYS)
     deleted, _ = WebhookDelivery.objects.filter(at__lt=cutoff).delete()
     WebhookMessage.objects.filter(created_at__lt=cutoff, deliveries__isnull=True).delete()
+    Dispatch.objects.filter(at__lt=cutoff).delete()  # their jobs are long done: nothing runs them again
     return deleted

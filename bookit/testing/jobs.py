@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -112,6 +112,7 @@ class HttpReceiver:
 
     answers: list[tuple[int, dict]] = field(default_factory=list)
     hold: threading.Event | None = None
+    on_receive: Callable[[Received], None] | None = None  # called in the server's thread as each arrives
     received: list[Received] = field(default_factory=list)
 
     def __post_init__(self):
@@ -120,7 +121,10 @@ class HttpReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                request = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                receiver.received.append(request)
+                if receiver.on_receive is not None:
+                    receiver.on_receive(request)
                 if receiver.hold is not None:
                     receiver.hold.wait(60)
                 status, headers = receiver.answers.pop(0) if receiver.answers else (200, {})

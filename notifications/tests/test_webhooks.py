@@ -11,7 +11,7 @@ from bookings import services
 from bookings.tests.factories import future
 from bookit.testing.jobs import queued, run_jobs
 from catalog.tests.factories import ServiceFactory
-from notifications.models import WebhookDelivery, WebhookEndpoint
+from notifications.models import Dispatch, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from notifications.services import booking_event_dispatch, webhook_endpoint_create
 from reviews.tests.factories import ReviewFactory
 
@@ -187,6 +187,17 @@ def test_the_log_is_purged_after_its_days(receiver, endpoint, user, settings):
     settings.WEBHOOK_LOG_DAYS = 30
     services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
     run_jobs()
-    WebhookDelivery.objects.update(at=timezone.now() - timedelta(days=31))
-    call_command("purge_webhook_deliveries", stdout=io.StringIO())
-    assert not WebhookDelivery.objects.exists()
+    services.booking_create(user=user, service=ServiceFactory(), start_time=future(96))
+    run_jobs()
+    old = WebhookDelivery.objects.order_by("id").first()
+    WebhookDelivery.objects.filter(pk=old.pk).update(at=timezone.now() - timedelta(days=31))
+    WebhookMessage.objects.filter(pk=old.message_id).update(created_at=timezone.now() - timedelta(days=31))
+    Dispatch.objects.filter(pk=Dispatch.objects.order_by("at").first().pk).update(
+        at=timezone.now() - timedelta(days=31)
+    )
+    output = io.StringIO()
+    call_command("purge_webhook_deliveries", stdout=output)
+    assert "1 row(s)" in output.getvalue()
+    assert list(WebhookDelivery.objects.all()) == [WebhookDelivery.objects.exclude(pk=old.pk).get()]
+    assert not WebhookMessage.objects.filter(pk=old.message_id).exists()
+    assert Dispatch.objects.count() == 1
