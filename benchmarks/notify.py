@@ -60,8 +60,8 @@ def run(args, data, start_server, log_path) -> dict:
         worker_env = {  # over this process's environment: the benchmark's database and settings
             "EMAIL_URL": f"smtp://127.0.0.1:{smtp.controller.port}",
             "WEBHOOK_ALLOW_PRIVATE": "true",
-            "LOG_LEVEL": "WARNING",
         }
+        worker_log = log_path.with_name(log_path.name.replace("gunicorn-", "worker-"))
         server = start_server({"EMAIL_URL": worker_env["EMAIL_URL"], "WEBHOOK_ALLOW_PRIVATE": "true"})
         try:
             runs = [
@@ -74,7 +74,7 @@ def run(args, data, start_server, log_path) -> dict:
                 _trigger(enabled)
                 _endpoints(receiver, endpoints)
                 _clear_queue()
-                worker = QueueWorker(worker_env, log_path=log_path).start() if with_worker else None
+                worker = QueueWorker(worker_env, log_path=worker_log).start() if with_worker else None
                 try:
                     result = load.wrk_scenario(args, server, post, data)
                 finally:
@@ -85,7 +85,7 @@ def run(args, data, start_server, log_path) -> dict:
                 print(f"  {result.scenario:<66} {result.rps:>7.0f} req/s  p99 {result.p99_ms:6.1f} ms", flush=True)
             _trigger(True)
             _clear_queue()
-            delivery = _delivery_run(server, data, receiver, worker_env, log_path, 100 if args.smoke else 1000)
+            delivery = _delivery_run(server, data, receiver, worker_env, worker_log, 100 if args.smoke else 1000)
         finally:
             _trigger(True)
             server.stop()

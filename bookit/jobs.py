@@ -13,16 +13,21 @@ from datetime import datetime
 from django.conf import settings
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.django_connector import DjangoConnector
+from procrastinate.jobs import Job
 from procrastinate.manager import JobManager
 from procrastinate.tasks import Task
 
 _through_django = JobManager(DjangoConnector())
 
 
-def defer(task: Task, /, *, schedule_at: datetime | None = None, **kwargs) -> int:
-    """Defer ``task(**kwargs)`` in the current transaction (at ``schedule_at``, else now); returns the job id."""
-    job = task.configure(schedule_at=schedule_at).make_new_job(**kwargs)
-    return _through_django.defer_job(job).id
+def job(task: Task, /, *, schedule_at: datetime | None = None, **kwargs) -> Job:
+    """The job ``task(**kwargs)``, to run at ``schedule_at`` (else as soon as a worker takes it), not yet deferred."""
+    return task.configure(schedule_at=schedule_at).make_new_job(**kwargs)
+
+
+def defer(*jobs: Job) -> list[int]:
+    """Defer ``jobs`` in the current transaction, in one statement; returns their ids."""
+    return [deferred.id for deferred in _through_django.batch_defer_jobs(list(jobs))] if jobs else []
 
 
 @app.periodic(cron=settings.PERIODIC_JOBS["retry_stalled_jobs"])

@@ -385,6 +385,9 @@ PERIODIC_JOBS = {
 # Succeeded jobs are deleted (failed ones stay for a look); a dead worker is noticed after
 # stalled_worker_timeout seconds without its heartbeat (bookit.jobs.retry_stalled_jobs).
 PROCRASTINATE_WORKER_DEFAULTS = {
+    # Jobs a worker runs at once, each in a thread with its own database connection: a webhook
+    # waiting on a slow receiver does not hold up the mails and the other webhooks behind it.
+    "concurrency": env.int("WORKER_CONCURRENCY", default=4),
     "update_heartbeat_interval": 5.0,
     "stalled_worker_timeout": 20.0,
     "delete_jobs": "successful",

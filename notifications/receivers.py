@@ -2,7 +2,7 @@
 
 from django.dispatch import receiver
 
-from bookit.jobs import defer
+from bookit.jobs import defer, job
 from bookit.utc import iso_z
 from notifications import tasks
 from reviews.serializers import ReviewSerializer
@@ -12,4 +12,5 @@ from reviews.signals import review_created
 @receiver(review_created)
 def defer_review_event(sender, review, **kwargs) -> None:
     """The ``review.created`` webhook, with the review as its author got it back."""
-    defer(tasks.review_event, review_id=review.pk, data=ReviewSerializer(review).data, at=iso_z(review.created_at))
+    data = ReviewSerializer(review).data
+    defer(job(tasks.review_event, review_id=review.pk, data=data, at=iso_z(review.created_at)))

@@ -14,14 +14,15 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from procrastinate.jobs import Job
 
 from accounts.models import User
 from bookings.models import Booking, BookingEvent
 from bookings.serializers import booking_json
 from bookit.db.updates import model_update
-from bookit.jobs import defer
+from bookit.jobs import defer, job
 from bookit.utc import iso_z
 from catalog.models import Service
 from notifications import tasks
@@ -63,9 +64,13 @@ def _booking_of_deleted(event: BookingEvent, service: Service) -> Booking:
 
 
 def _first_dispatch(source: str) -> bool:
-    """Claim ``source`` for this transaction; False when an earlier run already dispatched it."""
-    _, created = Dispatch.objects.get_or_create(source=source)
-    return created
+    """Claim ``source`` in this transaction; False when an earlier run already dispatched it."""
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM, [source])
+        return cursor.fetchone() is not None
+
+
+CLAIM = "INSERT INTO notifications_dispatch (source, at) VALUES (%s, now()) ON CONFLICT DO NOTHING RETURNING 1"
 
 
 def _webhook_type(event: BookingEvent, booking: Booking) -> str | None:
@@ -96,48 +101,64 @@ def _cancelled_by(event: BookingEvent) -> str:
 
 
 @transaction.atomic
-def booking_event_dispatch(*, event_id: int, sequence: int, booking_row: dict | None) -> None:
-    """Mails, reminders and webhooks of one history event (``booking_row``: the booking right after it)."""
-    if not _first_dispatch(f"booking_event:{event_id}"):
+def booking_event_dispatch(*, event: BookingEvent, sequence: int, booking_row: dict | None) -> None:
+    """Mails, reminders and webhooks of one history event, deferred together, at most once.
+
+    ``event`` carries the event's fields (the trigger's job has them, so no
+    query reads it again), ``booking_row`` the booking right after the change
+    (None once deleted: then the event's ``before`` values say what it was).
+    """
+    if not _first_dispatch(f"booking_event:{event.pk}"):
         return
-    event = BookingEvent.objects.get(pk=event_id)
-    service = Service.objects.filter(pk=event.service_id).first()
+    service = None
     if booking_row is not None:
         booking = booking_from_row(booking_row)
-    elif service is not None:
-        booking = _booking_of_deleted(event, service)
     else:
-        return  # the booking and then its service were deleted before a worker came by
+        event = BookingEvent.objects.get(pk=event.pk)
+        service = Service.objects.filter(pk=event.service_id).first()
+        if service is None:
+            return  # the booking and then its service were deleted before a worker came by
+        booking = _booking_of_deleted(event, service)
+    jobs = []
     webhook_type = _webhook_type(event, booking)
     if webhook_type:
-        data = {**booking_json(booking), "sequence": sequence}
-        _send_webhook(webhook_type, data, at=event.at)
+        jobs += _webhook_jobs(webhook_type, {**booking_json(booking), "sequence": sequence}, at=event.at)
     kind = _mail_kind(event, booking)
-    owner = User.objects.filter(pk=event.owner_id).first()
-    if kind and owner is not None and (owner.email_notifications or event.actor_id == owner.pk):
+    owner = User.objects.filter(pk=event.owner_id).only("email", "email_notifications").first() if kind else None
+    if owner is not None and (owner.email_notifications or event.actor_id == owner.pk):
         cancelled_by = _cancelled_by(event) if kind == "cancelled" else None
-        defer(tasks.send_booking_mail, kind=kind, to=[owner.email], booking=booking_row, cancelled_by=cancelled_by)
-    if event.action == Action.CREATED:
-        staff = [service.notify_email] if service.notify_email else settings.STAFF_NOTIFICATION_EMAILS
-        if staff:
-            defer(tasks.send_booking_mail, kind="staff_pending", to=list(staff), booking=booking_row)
-    if event.action in (Action.CREATED, Action.RESCHEDULED) and booking.status in REMINDED:
-        _schedule_reminders(booking, service, since=event.at)
+        jobs.append(
+            job(tasks.send_booking_mail, kind=kind, to=[owner.email], booking=booking_row, cancelled_by=cancelled_by)
+        )
+    if event.action in (Action.CREATED, Action.RESCHEDULED):
+        service = service or Service.objects.only("notify_email", "reminder_minutes_before").get(pk=booking.service_id)
+        if event.action == Action.CREATED:
+            staff = [service.notify_email] if service.notify_email else settings.STAFF_NOTIFICATION_EMAILS
+            if staff:
+                jobs.append(job(tasks.send_booking_mail, kind="staff_pending", to=list(staff), booking=booking_row))
+        if booking.status in REMINDED:
+            jobs += _reminder_jobs(booking, service, since=event.at)
+    defer(*jobs)
 
 
-def _schedule_reminders(booking: Booking, service: Service, *, since: datetime) -> None:
+def _reminder_jobs(booking: Booking, service: Service, *, since: datetime) -> list[Job]:
     """A job per reminder of ``service``, at the booking's UTC start minus its minutes (exact across
     daylight-saving changes); none that was already due when the change was made."""
+    jobs = []
     for minutes in sorted(set(service.reminder_minutes_before)):
         due = booking.start_time - timedelta(minutes=minutes)
         if due > since:
-            defer(
-                tasks.send_reminder,
-                schedule_at=due,
-                booking_id=booking.pk,
-                start_time=iso_z(booking.start_time),
-                minutes_before=minutes,
+            start = iso_z(booking.start_time)
+            jobs.append(
+                job(
+                    tasks.send_reminder,
+                    schedule_at=due,
+                    booking_id=booking.pk,
+                    start_time=start,
+                    minutes_before=minutes,
+                )
             )
+    return jobs
 
 
 def reminder_send(*, booking_id: int, start_time: str, minutes_before: int, now: datetime | None = None) -> str:
@@ -165,21 +186,21 @@ def reminder_send(*, booking_id: int, start_time: str, minutes_before: int, now:
 
 def review_dispatch(*, review_id: int, data: dict, at: datetime) -> None:
     """The ``review.created`` webhook of a new review (``data``: the review as its author got it back)."""
-    if _first_dispatch(f"review:{review_id}"):
-        _send_webhook(EventType.REVIEW_CREATED, data, at=at)
+    with transaction.atomic():
+        if _first_dispatch(f"review:{review_id}"):
+            defer(*_webhook_jobs(EventType.REVIEW_CREATED, data, at=at))
 
 
-def _send_webhook(event_type: str, data: dict, *, at: datetime, endpoints=None) -> WebhookMessage | None:
-    """One message of ``event_type``, deferred to every active endpoint that wants it (or to ``endpoints``)."""
+def _webhook_jobs(event_type: str, data: dict, *, at: datetime, endpoints=None) -> list[Job]:
+    """One message of ``event_type`` (saved), and its first delivery's job for every active endpoint that
+    wants it (or for each of ``endpoints``)."""
     if endpoints is None:
         endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if e.wants(event_type)]
     if not endpoints:
-        return None
+        return []
     body = json.dumps({"type": event_type, "timestamp": iso_z(at), "data": data}, separators=(",", ":"))
     message = WebhookMessage.objects.create(type=event_type, body=body, created_at=at)
-    for endpoint in endpoints:
-        defer(tasks.deliver_webhook, message_id=message.pk, endpoint_id=endpoint.pk, attempt=1)
-    return message
+    return [job(tasks.deliver_webhook, message_id=message.pk, endpoint_id=e.pk, attempt=1) for e in endpoints]
 
 
 def webhook_deliver(*, message_id: str, endpoint_id: int, attempt: int, retry: bool = True) -> WebhookDelivery | None:
@@ -215,13 +236,8 @@ def webhook_deliver(*, message_id: str, endpoint_id: int, attempt: int, retry: b
             next_attempt_at=now + wait if wait else None,
         )
         if wait:
-            defer(
-                tasks.deliver_webhook,
-                schedule_at=now + wait,
-                message_id=message_id,
-                endpoint_id=endpoint_id,
-                attempt=attempt + 1,
-            )
+            next_attempt = dict(message_id=message_id, endpoint_id=endpoint_id, attempt=attempt + 1)
+            defer(job(tasks.deliver_webhook, schedule_at=now + wait, **next_attempt))
         elif outcome.status_code == 410:
             _disable(endpoint, f"The receiver answered 410 Gone at {iso_z(now)}.")
         elif retry and not outcome.succeeded:
@@ -238,13 +254,8 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery) -> None:
     """Staff's "send again": one more attempt of the delivery's message to its endpoint, through the queue."""
     last = WebhookDelivery.objects.filter(message_id=delivery.message_id, endpoint_id=delivery.endpoint_id)
     attempt = (last.order_by("-attempt").values_list("attempt", flat=True).first() or 0) + 1
-    defer(
-        tasks.deliver_webhook,
-        message_id=delivery.message_id,
-        endpoint_id=delivery.endpoint_id,
-        attempt=attempt,
-        retry=False,
-    )
+    endpoint = {"message_id": delivery.message_id, "endpoint_id": delivery.endpoint_id}
+    defer(job(tasks.deliver_webhook, **endpoint, attempt=attempt, retry=False))
 
 
 # --- Endpoints (the /webhooks API and the admin) ------------------------------------------------
@@ -279,7 +290,9 @@ def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpo
 @transaction.atomic
 def webhook_endpoint_ping(*, endpoint: WebhookEndpoint) -> WebhookMessage:
     """A ``ping`` message to ``endpoint`` alone, whatever its ``events`` (and whether it is active)."""
-    return _send_webhook(PING, {"endpoint_id": endpoint.pk}, at=timezone.now(), endpoints=[endpoint])
+    (ping,) = _webhook_jobs(PING, {"endpoint_id": endpoint.pk}, at=timezone.now(), endpoints=[endpoint])
+    defer(ping)
+    return WebhookMessage.objects.get(pk=ping.task_kwargs["message_id"])
 
 
 def webhook_delivery_log_purge(*, now: datetime | None = None) -> int:

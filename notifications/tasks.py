@@ -9,21 +9,29 @@ delivered at least once with the same ``webhook-id``.
 from datetime import datetime
 
 from django.conf import settings
+from django.utils.dateparse import parse_datetime
 from procrastinate.contrib.django import app
 
+from bookings.models import BookingEvent
 from notifications import services
 from notifications.emails import booking_mail
 
 QUEUE = "notifications"
+# Higher runs first: in a burst, events are turned into their jobs first, then webhooks go out
+# (their receivers wait on them), then mails and reminders.
+DISPATCH, DELIVERY = 20, 10
 
 
-@app.task(name="booking_event", queue=QUEUE)
-def booking_event(*, event_id: int, sequence: int, booking: dict | None) -> None:
-    """Deferred by the history trigger (migration 0002) for every booking event."""
-    services.booking_event_dispatch(event_id=event_id, sequence=sequence, booking_row=booking)
+@app.task(name="booking_event", queue=QUEUE, priority=DISPATCH)
+def booking_event(
+    *, event_id: int, action: str, actor_id: int | None, owner_id: int, at: str, sequence: int, booking: dict | None
+) -> None:
+    """Deferred by the history trigger (migration 0002) for every booking event, with the event's fields."""
+    event = BookingEvent(pk=event_id, action=action, actor_id=actor_id, owner_id=owner_id, at=parse_datetime(at))
+    services.booking_event_dispatch(event=event, sequence=sequence, booking_row=booking)
 
 
-@app.task(name="review_event", queue=QUEUE)
+@app.task(name="review_event", queue=QUEUE, priority=DISPATCH)
 def review_event(*, review_id: int, data: dict, at: str) -> None:
     services.review_dispatch(review_id=review_id, data=data, at=datetime.fromisoformat(at))
 
@@ -38,7 +46,7 @@ def send_reminder(*, booking_id: int, start_time: str, minutes_before: int) -> s
     return services.reminder_send(booking_id=booking_id, start_time=start_time, minutes_before=minutes_before)
 
 
-@app.task(name="deliver_webhook", queue=QUEUE)
+@app.task(name="deliver_webhook", queue=QUEUE, priority=DELIVERY)
 def deliver_webhook(*, message_id: str, endpoint_id: int, attempt: int, retry: bool = True) -> None:
     services.webhook_deliver(message_id=message_id, endpoint_id=endpoint_id, attempt=attempt, retry=retry)
 

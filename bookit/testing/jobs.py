@@ -161,7 +161,9 @@ class QueueWorker(Endpoint):
 
     def __init__(self, env: Mapping[str, str | None], **kwargs):
         super().__init__(**kwargs)
-        self.env = {key: str(value) for key, value in {**os.environ, **env}.items() if value is not None}
+        # INFO: ``is_up`` waits for the worker's "Starting worker" line.
+        merged = {**os.environ, "LOG_LEVEL": "INFO", **env}
+        self.env = {key: str(value) for key, value in merged.items() if value is not None}
 
     def start(self) -> "QueueWorker":
         return self.launch([sys.executable, "manage.py", "procrastinate", "worker"], self.env)

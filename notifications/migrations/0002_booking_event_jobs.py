@@ -16,9 +16,13 @@ from django.db import migrations
 FORWARD = """
 CREATE FUNCTION notifications_defer_booking_events() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO procrastinate_jobs (queue_name, task_name, args)
-    SELECT 'notifications', 'booking_event', jsonb_build_object(
+    INSERT INTO procrastinate_jobs (queue_name, task_name, priority, args)
+    SELECT 'notifications', 'booking_event', 20, jsonb_build_object(
         'event_id', e.id,
+        'action', e.action,
+        'actor_id', e.actor_id,
+        'owner_id', e.owner_id,
+        'at', e.at,
         'sequence', (SELECT count(*) FROM bookings_bookingevent x WHERE x.booking_id = e.booking_id AND x.id <= e.id),
         'booking', (
             SELECT to_jsonb(b) || jsonb_build_object('service_name', s.name, 'service_timezone', s.timezone)

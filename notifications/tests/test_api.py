@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from bookings import services
 from bookings.tests.factories import future
-from bookit.jobs import defer
+from bookit.jobs import defer, job
 from bookit.testing.jobs import run_jobs
 from catalog.tests.factories import ServiceFactory
 from notifications import tasks
@@ -97,13 +97,10 @@ class TestQueueHealth:
         services.booking_create(user=user, service=ServiceFactory(), start_time=future(72))
         run_jobs()  # leaves only the reminder, due in two days
         assert anon.get("/health").json()["queue"] == {"waiting": 0, "oldest_waiting_seconds": None}
-        defer(tasks.send_reminder, booking_id=1, start_time="2030-01-01T00:00:00Z", minutes_before=1)
+        reminder = {"booking_id": 1, "start_time": "2030-01-01T00:00:00Z", "minutes_before": 1}
         defer(
-            tasks.send_reminder,
-            schedule_at=timezone.now() - timedelta(minutes=5),
-            booking_id=1,
-            start_time="2030-01-01T00:00:00Z",
-            minutes_before=1,
+            job(tasks.send_reminder, **reminder),
+            job(tasks.send_reminder, schedule_at=timezone.now() - timedelta(minutes=5), **reminder),
         )
         queue = anon.get("/health").json()["queue"]
         assert queue["waiting"] == 2
