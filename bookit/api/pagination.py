@@ -5,6 +5,7 @@ from django.core.paginator import Page
 from django.db.models import F, Func, QuerySet, Subquery
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 # (limit, offset) -> (the page's rows, the total): one query that gives both.
 Fetch = Callable[[int, int], tuple[list, int]]
@@ -37,6 +38,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+    # The URL the page's next and previous links are built from; the request's own unless set
+    # (a kept answer's links come from its validated parameters: bookit.api.caching).
+    page_url: str | None = None
 
     def paginate_queryset(self, queryset, request, view=None):
         if not isinstance(queryset, QuerySet) or queryset.query.distinct:
@@ -82,6 +86,22 @@ class PageNumberPagination(pagination.PageNumberPagination):
         self.request = request
         self.page = Page(rows, number, paginator)
         return rows
+
+    def get_next_link(self) -> str | None:
+        if not self.page.has_next():
+            return None
+        return replace_query_param(self._url(), self.page_query_param, self.page.next_page_number())
+
+    def get_previous_link(self) -> str | None:
+        if not self.page.has_previous():
+            return None
+        number = self.page.previous_page_number()
+        if number == 1:
+            return remove_query_param(self._url(), self.page_query_param)
+        return replace_query_param(self._url(), self.page_query_param, number)
+
+    def _url(self) -> str:
+        return self.page_url or self.request.build_absolute_uri()
 
 
 def _page_with_total(queryset: QuerySet, limit: int, offset: int) -> tuple[list, int]:
