@@ -3,7 +3,7 @@
 The version is read from the database on every request (one cheap query), and
 it changes in the transaction of every change that alters the answers
 (triggers: ``catalog`` migration 0004 for services, their policies, hours,
-exceptions and rating totals; ``reviews`` migration 0004 for reviews
+exceptions and rating totals; ``reviews`` migrations 0004 and 0005 for reviews
 and reviewers' names), so a kept answer is used only while it is still exactly
 what the database would give: never stale once a change commits. The answers
 live in this process's memory (each gunicorn worker has its own): nothing to
