@@ -197,6 +197,11 @@ if REDIS_URL:
     }
 CACHES["routing"] = {**CACHES["throttle"], "KEY_PREFIX": f"{REDIS_KEY_PREFIX}-routing"}
 
+# --- Kept answers (bookit/api/caching.py) -------------------------------------
+# Bytes of rendered GET /services and /reviews/services/{id} pages each worker keeps under
+# the catalog's version; the least recently used go first.
+ANSWER_CACHE_BYTES = env.int("ANSWER_CACHE_BYTES", default=4 * 1024 * 1024)
+
 # --- Read replicas (bookit/db/replicas.py) -----------------------------------
 # Streaming standbys of DATABASE_URL's server (same database name): GET requests read from
 # one that is at most REPLICA_MAX_LAG_SECONDS behind; a user who wrote reads from one only

@@ -155,9 +155,12 @@ class Schedule:
                     datetime.combine(day, wall_end) if wall_end else datetime.combine(day + timedelta(days=1), time(0))
                 )
                 offset = self.zone.utcoffset(cursor)
-                if offset == self.zone.utcoffset(limit):
+                if offset == self.zone.utcoffset(limit) and self._shown(cursor) and self._shown(limit):
                     # No clock change in the interval (nearly always): every wall time exists and is
                     # one offset away from UTC, so the slots are arithmetic, not a zone lookup each.
+                    # Equal offsets alone do not say so: a wall time the clocks skip takes the offset
+                    # before the change (fold=0), so an interval starting or ending inside the
+                    # spring-forward gap looks unchanged, and would offer starts that never exist.
                     first = (cursor - offset).replace(tzinfo=UTC).timestamp()
                     low, high = (
                         (bounds[0].timestamp(), bounds[1].timestamp() - length_seconds) if bounds else (first, math.inf)
@@ -175,6 +178,10 @@ class Schedule:
                         yield start.timestamp()
                     cursor += step_delta
             day += timedelta(days=1)
+
+    def _shown(self, wall: datetime) -> bool:
+        """Whether the naive local ``wall`` is a time the clocks in this zone show (not skipped by a change)."""
+        return exists_locally(local_instant(wall.date(), wall.time(), self.zone), wall.date(), wall.time(), self.zone)
 
 
 def _inside(start: datetime, end: datetime, bounds: Interval) -> bool:

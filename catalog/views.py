@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
 
-from bookit.api.caching import VersionedAnswers, versioned_response
+from bookit.api.caching import KeptListMixin
 from bookit.api.error_responses import ErrorSerializer
 from bookit.api.permissions import IsAdminOrReadOnly
 from bookit.api.viewsets import ModelViewSet, validated
@@ -25,7 +25,7 @@ from catalog.serializers import ServiceDetailSerializer, ServiceInputSerializer,
         summary="Delete a service without bookings (admin)", responses={204: None, 409: ErrorSerializer}
     ),
 )
-class ServiceViewSet(ModelViewSet):
+class ServiceViewSet(KeptListMixin, ModelViewSet):
     serializer_class = ServiceSerializer
     filterset_class = ServiceFilter
     permission_classes = [IsAdminOrReadOnly]
@@ -41,18 +41,9 @@ class ServiceViewSet(ModelViewSet):
     def get_rows(self):
         return selectors.service_rows(user=self.request.user)
 
-    answers = VersionedAnswers()  # this process's, shared by every request
-
-    def list(self, request, *args, **kwargs):
-        """The page as ``RowListMixin`` builds it, kept per URL until the catalog's version moves."""
-        scope = "staff" if request.user and request.user.is_staff else "public"
-        return versioned_response(
-            request,
-            self.answers,
-            version=selectors.catalog_version(),
-            scope=scope,
-            compute=lambda: super(ServiceViewSet, self).list(request, *args, **kwargs).data,
-        )
+    def catalog_version(self) -> int:
+        """``list``'s page, as ``RowListMixin`` builds it, is kept under this (``KeptListMixin``)."""
+        return selectors.catalog_version()
 
     def create(self, request):
         service = services.service_create(**validated(ServiceInputSerializer, request.data))

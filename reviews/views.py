@@ -5,7 +5,7 @@ from rest_framework.response import Response
 
 from accounts import idempotency
 from accounts.idempotency import idempotent
-from bookit.api.caching import VersionedAnswers, versioned_response
+from bookit.api.caching import KeptListMixin
 from bookit.api.error_responses import ErrorSerializer
 from bookit.api.viewsets import RowListMixin, validated
 from catalog import selectors as catalog_selectors
@@ -55,23 +55,15 @@ class ReviewViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.
 
 
 @extend_schema(summary="Reviews of a service, newest first", auth=[{}, {"jwtAuth": []}])
-class ServiceReviewList(RowListMixin, generics.ListAPIView):
+class ServiceReviewList(KeptListMixin, RowListMixin, generics.ListAPIView):
     serializer_class = PublicReviewSerializer
     permission_classes = [AllowAny]
 
     queryset = Review.objects.none()  # only for the schema: the list reads ``get_rows``
 
-    answers = VersionedAnswers()  # this process's, shared by every request
-
-    def list(self, request, *args, **kwargs):
-        """The page as ``RowListMixin`` builds it, kept per URL until the catalog's version moves."""
-        return versioned_response(
-            request,
-            self.answers,
-            version=catalog_selectors.catalog_version(),
-            scope="staff" if request.user and request.user.is_staff else "public",
-            compute=lambda: super(ServiceReviewList, self).list(request, *args, **kwargs).data,
-        )
+    def catalog_version(self) -> int:
+        """The page, as ``RowListMixin`` builds it, is kept under this (``KeptListMixin``)."""
+        return catalog_selectors.catalog_version()
 
     def get_rows(self):
         return selectors.review_rows_for_service(service_id=self.kwargs["service_id"], user=self.request.user)

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bookings import selectors, services
@@ -155,6 +155,19 @@ class TestDaylightSaving:
         starts = [s[-5:] for s in local_starts(slots(anon, service, "2027-03-28", "2027-03-29"))]
         assert starts == ["01:00", "01:30", "03:00", "03:30", "04:00"]
 
+    def test_hours_inside_the_skipped_hour_offer_nothing(self, anon):
+        """Berlin skips 02:00-03:00 on 28 March 2027: 02:00, 02:15 and 02:30 never exist, so an
+        exception 02:00-02:45 has no start to offer (not 03:00, 03:15 and 03:30, an hour later)."""
+        service = ServiceFactory(duration_minutes=15, slot_step_minutes=15, timezone="Europe/Berlin")
+        ScheduleException.objects.create(service=service, date=date(2027, 3, 28), start=time(2), end=time(2, 45))
+        assert slots(anon, service, "2027-03-28", "2027-03-29")["slots"] == []
+
+    def test_hours_running_into_the_skipped_hour_offer_only_the_starts_before_it(self, anon):
+        service = ServiceFactory(duration_minutes=15, slot_step_minutes=15, timezone="Europe/Berlin")
+        ScheduleException.objects.create(service=service, date=date(2027, 3, 28), start=time(1), end=time(2, 30))
+        starts = [s[-5:] for s in local_starts(slots(anon, service, "2027-03-28", "2027-03-29"))]
+        assert starts == ["01:00", "01:15", "01:30", "01:45"]
+
     def test_a_half_hour_shift_lord_howe(self, anon):
         service = ServiceFactory(duration_minutes=30, timezone="Australia/Lord_Howe")
         WorkingHours.objects.create(service=service, weekday=7, start=time(9), end=time(9, 30))
@@ -172,6 +185,9 @@ WINDOW = (datetime(2027, 3, 26, tzinfo=UTC), datetime(2027, 3, 30, tzinfo=UTC))
 intervals = st.lists(
     st.tuples(st.integers(1, 7), st.integers(0, 46), st.integers(1, 12)), max_size=6
 )  # (weekday, start in half hours, length in half hours)
+# Hours on the night Berlin skips 02:00-03:00 (Sunday 28 March 2027), as that date's exceptions:
+# inside the gap, across its start or its end, or around it (quarter hours from 01:00 to 03:45).
+gap_night = st.lists(st.tuples(st.integers(4, 15), st.integers(1, 8)), max_size=3)
 policies = st.fixed_dictionaries(
     {
         "timezone": st.sampled_from(["UTC", "Europe/Berlin", "Australia/Lord_Howe"]),
@@ -202,6 +218,19 @@ def weekly_hours(raw) -> list[dict]:
     ]
 
 
+def gap_night_exceptions(raw) -> list[dict]:
+    """Random intervals (start, length in quarter hours) on 28 March 2027, overlapping ones dropped."""
+    kept: list[tuple[int, int]] = []
+    for start, length in raw:
+        begin, end = start * 15, start * 15 + length * 15
+        if not any(begin < other_end and other_begin < end for other_begin, other_end in kept):
+            kept.append((begin, end))
+    return [
+        {"date": date(2027, 3, 28), "start": time(begin // 60, begin % 60), "end": time(end // 60, end % 60)}
+        for begin, end in kept
+    ]
+
+
 def expected_refusal(service, schedule, start, busy, now) -> str:
     """The rule a slot-aligned start not offered must break, worked out independently of the services."""
     end = start + timedelta(minutes=service.duration_minutes)
@@ -219,27 +248,55 @@ def expected_refusal(service, schedule, start, busy, now) -> str:
 
 
 def aligned_starts(schedule, service):
-    """Every wall-clock step of every interval (or of each day), whether or not its slot fits."""
+    """Every wall-clock step of every interval (or of each day), whether or not its slot fits, with
+    whether the slot fits that interval's own instants (a wall time the clocks skip moves forward)."""
     first, last = (moment.astimezone(schedule.zone).date() for moment in WINDOW)
+    length = timedelta(minutes=service.duration_minutes)
     day = first
     while day <= last:
-        walls = schedule.wall_intervals(day) or [(time(0), time(23, 59))]
-        for wall_start, wall_end in walls:
+        walls = schedule.wall_intervals(day)
+        for wall_start, wall_end in walls or [(time(0), time(23, 59))]:
+            low, high = (datetime.combine(day, wall, tzinfo=schedule.zone) for wall in (wall_start, wall_end))
+            if walls is None:  # open all day: slots end wherever they end
+                high = datetime.max.replace(tzinfo=UTC)
             cursor = datetime.combine(day, wall_start)
             while cursor < datetime.combine(day, wall_end):
                 moment = cursor.replace(tzinfo=schedule.zone).astimezone(UTC)
                 if moment.astimezone(schedule.zone).replace(tzinfo=None) == cursor and WINDOW[0] <= moment < WINDOW[1]:
-                    yield moment
+                    yield moment, low <= moment and moment + length <= high
                 cursor += timedelta(minutes=service.slot_step)
         day += timedelta(days=1)
 
 
+def allowed_by_a_neighbour_ending_in_the_gap(schedule, service, start) -> bool:
+    """Whether ``start``, a step of an interval it does not fit, is inside another interval of Berlin's
+    night without 02:00-03:00. An interval ending in the skipped hour ends when that hour would have
+    ended (01:45-02:30 closes at 03:30 summer time), so it allows 03:00, a step of the next interval
+    (02:30-03:15, which starts at 03:30 and is empty): bookable, never a step of its own, not offered."""
+    allowed = schedule.allows(start, start + timedelta(minutes=service.duration_minutes))
+    night = start.astimezone(schedule.zone).date() == date(2027, 3, 28) and schedule.zone == BERLIN
+    assert not allowed or night, f"{start}: a step that does not fit its interval is allowed by another"
+    return allowed
+
+
+# Always tried, whatever the draw: hours inside Berlin's skipped hour (02:00-02:45), and across its
+# start (01:00-02:30) beside hours from inside it to after it (02:30-03:15).
+GAP_NIGHT_POLICY = {
+    **{"timezone": "Europe/Berlin", "duration_minutes": 30, "slot_step_minutes": 15, "buffer_minutes": 0},
+    **{"min_notice_minutes": 0, "max_advance_days": None},
+}
+
+
+@example(policy=GAP_NIGHT_POLICY, raw_hours=[], raw_night=[(8, 3)], taken=[])
+@example(policy=GAP_NIGHT_POLICY, raw_hours=[], raw_night=[(4, 6), (10, 3)], taken=[])
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(policy=policies, raw_hours=intervals, taken=st.lists(st.integers(0, 200), max_size=6))
-def test_offered_slots_book_and_the_others_fail_with_their_rule(user, admin_user, policy, raw_hours, taken):
+@given(policy=policies, raw_hours=intervals, raw_night=gap_night, taken=st.lists(st.integers(0, 200), max_size=6))
+def test_offered_slots_book_and_the_others_fail_with_their_rule(user, admin_user, policy, raw_hours, raw_night, taken):
     with transaction.atomic():
         service = ServiceFactory(**policy)
-        catalog_services.service_update(service=service, working_hours=weekly_hours(raw_hours))
+        catalog_services.service_update(
+            service=service, working_hours=weekly_hours(raw_hours), exceptions=gap_night_exceptions(raw_night)
+        )
         service = type(service).objects.prefetch_related("working_hours", "exceptions").get(pk=service.pk)
         schedule = Schedule.of(service)
         offered = selectors.service_availability(service=service, start=WINDOW[0], end=WINDOW[1], now=NOW)
@@ -257,9 +314,12 @@ def test_offered_slots_book_and_the_others_fail_with_their_rule(user, admin_user
                 booking = services.booking_create(user=user, service=service, start_time=start, now=NOW)
                 assert booking.pk
                 transaction.set_rollback(True)
-        offered_set = set(offered)
-        for start in aligned_starts(schedule, service):
+        offered_set, aligned = set(offered), list(aligned_starts(schedule, service))
+        assert offered_set <= {start for start, _ in aligned}, "offered a start the clocks skip, or off the steps"
+        for start, fits_its_interval in aligned:
             if start in offered_set:
+                continue
+            if not fits_its_interval and allowed_by_a_neighbour_ending_in_the_gap(schedule, service, start):
                 continue
             with pytest.raises(DomainError) as refused, transaction.atomic():
                 services.booking_create(user=user, service=service, start_time=start, now=NOW)

@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from accounts.tests.factories import UserFactory
 from reviews.tests.factories import ReviewFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,3 +49,28 @@ def test_forward_backward_forward_with_a_review_in_place():
     assert after <= constraints("reviews_review")
     assert not {"UNIQUE (booking_id)"} & constraints("reviews_review")
     review.refresh_from_db()
+
+
+def catalog_version() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version FROM catalog_version")
+        return cursor.fetchone()[0]
+
+
+def renamed_moves_the_version(user, name: str) -> bool:
+    before = catalog_version()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE accounts_user SET full_name = %s WHERE id = %s", [name, user.pk])
+    return catalog_version() != before
+
+
+def test_0005_forward_backward_forward():
+    """Before 0005 any rename moved the catalog's version; after it, only a reviewer's."""
+    reviewer, stranger = ReviewFactory().user, UserFactory()
+    assert renamed_moves_the_version(reviewer, "A") and not renamed_moves_the_version(stranger, "B")
+    try:
+        migrate(("reviews", "0004_reviews_move_catalog_version"))
+        assert renamed_moves_the_version(reviewer, "C") and renamed_moves_the_version(stranger, "D")
+    finally:
+        call_command("migrate", verbosity=0)
+    assert renamed_moves_the_version(reviewer, "E") and not renamed_moves_the_version(stranger, "F")
