@@ -358,13 +358,11 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # --- Notifications: mail, reminders, webhooks (notifications/) ----------------
 # Mail goes through Django's backend, configured by EMAIL_URL (smtp://, smtp+tls://, consolemail://).
 # Dev and test default to the console; production without EMAIL_URL starts with a warning line.
-_email_url = env.str("EMAIL_URL", default="")
-if _email_url:
-    globals().update(env.email_url_config(_email_url))
+EMAIL_URL = env.str("EMAIL_URL", default="")
+if EMAIL_URL:
+    globals().update(env.email_url_config(EMAIL_URL))
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-    if IS_PROD:
-        print("BookIt configuration warning: EMAIL_URL is not set; mail goes to the console.", file=sys.stderr)
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"  # prod warns (NotificationsConfig.ready)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BookIt <bookings@bookit.local>")
 EMAIL_TIMEOUT = 10
 # Staff told of a new pending booking when its service has no notify_email.
@@ -374,9 +372,7 @@ REMINDER_GRACE_MINUTES = env.int("REMINDER_GRACE_MINUTES", default=60)
 # Delivery log rows are purged after this many days.
 WEBHOOK_LOG_DAYS = env.int("WEBHOOK_LOG_DAYS", default=30)
 # Dev and tests only: webhooks to loopback and private addresses, and plain http.
-WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
-if IS_PROD and WEBHOOK_ALLOW_PRIVATE:
-    print("BookIt configuration warning: WEBHOOK_ALLOW_PRIVATE is on; webhooks reach internal hosts.", file=sys.stderr)
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)  # prod warns, as for EMAIL_URL
 # The periodic jobs of the queue, in one place (cron expressions, UTC). Every worker runs the
 # scheduler; procrastinate defers each run once whatever the number of workers.
 PERIODIC_JOBS = {

@@ -1,4 +1,9 @@
+import logging
+
 from django.apps import AppConfig
+from django.conf import settings
+
+logger = logging.getLogger("bookit.settings")
 
 
 class NotificationsConfig(AppConfig):
@@ -14,3 +19,15 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from notifications import receivers  # noqa: F401  (connects the reviews' signal)
+
+        warn_about_settings()
+
+
+def warn_about_settings() -> None:
+    """Production settings that work but are likely a mistake: one JSON log line each, at start-up."""
+    if not settings.IS_PROD:
+        return
+    if not settings.EMAIL_URL:
+        logger.warning("EMAIL_URL is not set: mail goes to the console, not to customers.")
+    if settings.WEBHOOK_ALLOW_PRIVATE:
+        logger.warning("WEBHOOK_ALLOW_PRIVATE is on: webhooks may reach loopback and private addresses.")

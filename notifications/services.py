@@ -47,7 +47,8 @@ REMINDED = (Status.PENDING, Status.CONFIRMED)
 
 def booking_from_row(row: dict) -> Booking:
     """The booking of a history job's snapshot (``to_jsonb`` of its row, with ``service_name``)."""
-    booking = Booking(**{f.attname: f.to_python(row[f.column]) for f in Booking._meta.concrete_fields})
+    fields = Booking._meta.concrete_fields
+    booking = Booking(**{f.attname: f.to_python(row[f.column]) for f in fields if f.column in row})
     booking.service = Service(pk=booking.service_id, name=row["service_name"], timezone=row["service_timezone"])
     return booking
 

@@ -56,12 +56,11 @@ def test_a_worker_sends_the_mails_and_signed_webhooks_of_a_commit(servers, tmp_p
     with QueueWorker(worker_env(smtp), log_path=tmp_path / "worker.log"):
         booking = services.booking_create(user=user, service=ServiceFactory(name="Massage"), start_time=future(48))
         committed = time.monotonic()
-        wait_for(lambda: receiver.received, seconds=10, what="the webhook")
+        wait_for(lambda: receiver.received, seconds=30, what="the webhook")
         latency = time.monotonic() - committed
         services.booking_set_status(booking=booking, status="confirmed", actor=admin)
-        wait_for(lambda: smtp.of_kind("confirmed"), seconds=10, what="the confirmation")
-        wait_for(lambda: len(receiver.received) == 2, seconds=10, what="the second webhook")
-    print("LATENCY", latency)
+        wait_for(lambda: smtp.of_kind("confirmed"), seconds=30, what="the confirmation")
+        wait_for(lambda: len(receiver.received) == 2, seconds=30, what="the second webhook")
     assert latency < 5  # LISTEN/NOTIFY wakes the worker; the benchmark measures it properly
     payloads = [Webhook(endpoint.secret).verify(r.body, r.headers) for r in receiver.received]
     assert [p["type"] for p in payloads] == ["booking.created", "booking.confirmed"]
@@ -82,14 +81,14 @@ def test_a_worker_killed_during_a_delivery_delivers_after_a_restart(servers, tmp
     env = worker_env(smtp)
     with QueueWorker(env, log_path=tmp_path / "first.log") as first:
         services.booking_create(user=UserFactory(), service=ServiceFactory(), start_time=future(48))
-        wait_for(lambda: receiver.received, seconds=10, what="the first attempt")
+        wait_for(lambda: receiver.received, seconds=30, what="the first attempt")
         first.kill()
     receiver.hold.set()  # the receiver answers 200 from now on
     with QueueWorker(env, log_path=tmp_path / "second.log"):
         started = time.monotonic()
         wait_for(lambda: len(receiver.received) == 2, seconds=60, what="the delivery after the restart")
         assert time.monotonic() - started < 60
-        wait_for(lambda: WebhookDelivery.objects.filter(status_code=200).exists(), seconds=10, what="the log row")
+        wait_for(lambda: WebhookDelivery.objects.filter(status_code=200).exists(), seconds=30, what="the log row")
     first_try, again = receiver.received
     assert first_try.headers["webhook-id"] == again.headers["webhook-id"]
     assert Webhook(endpoint.secret).verify(again.body, again.headers)["type"] == "booking.created"

@@ -117,3 +117,22 @@ class TestPeriodicJobs:
             # Workers defer each run once (procrastinate's periodic defers are unique per run), and a run
             # still waiting blocks the next (the queueing lock), so two workers never run one twice.
             assert app.tasks[name].queueing_lock == name
+
+
+class TestProductionWarnings:
+    def test_production_without_email_url_warns_at_start_up(self, settings, caplog):
+        from notifications.apps import warn_about_settings
+
+        settings.IS_PROD, settings.EMAIL_URL, settings.WEBHOOK_ALLOW_PRIVATE = True, "", True
+        warn_about_settings()
+        assert [r.getMessage().split(":")[0] for r in caplog.records if r.name == "bookit.settings"] == [
+            "EMAIL_URL is not set",
+            "WEBHOOK_ALLOW_PRIVATE is on",
+        ]
+
+    def test_production_with_email_url_is_quiet(self, settings, caplog):
+        from notifications.apps import warn_about_settings
+
+        settings.IS_PROD, settings.EMAIL_URL, settings.WEBHOOK_ALLOW_PRIVATE = True, "smtp://mail:25", False
+        warn_about_settings()
+        assert not [r for r in caplog.records if r.name == "bookit.settings"]
