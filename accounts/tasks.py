@@ -9,16 +9,17 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.utils import aware_utcnow
 
 from accounts.idempotency import idempotency_keys_purge
+from bookit.jobs import periodic
 
 
 @app.periodic(cron=settings.PERIODIC_JOBS["purge_idempotency_keys"])
-@app.task(name="purge_idempotency_keys", queue="maintenance", queueing_lock="purge_idempotency_keys")
+@app.task(name="purge_idempotency_keys", queue="maintenance", **periodic("purge_idempotency_keys"))
 def purge_idempotency_keys(timestamp: int) -> int:
     return idempotency_keys_purge()
 
 
 @app.periodic(cron=settings.PERIODIC_JOBS["flush_expired_tokens"])
-@app.task(name="flush_expired_tokens", queue="maintenance", queueing_lock="flush_expired_tokens")
+@app.task(name="flush_expired_tokens", queue="maintenance", **periodic("flush_expired_tokens"))
 def flush_expired_tokens(timestamp: int) -> int:
     """What simplejwt's ``flushexpiredtokens`` does (their blacklist rows go with them, by cascade)."""
     deleted, _ = OutstandingToken.objects.filter(expires_at__lte=aware_utcnow()).delete()

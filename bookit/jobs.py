@@ -30,8 +30,14 @@ def defer(*jobs: Job) -> list[int]:
     return [deferred.id for deferred in _through_django.batch_defer_jobs(list(jobs))] if jobs else []
 
 
+def periodic(name: str) -> dict:
+    """A periodic job's options: its queueing lock keeps a second run from queueing while one waits, and its
+    lock keeps a second from starting while one runs (procrastinate already defers each run once)."""
+    return {"queueing_lock": name, "lock": name}
+
+
 @app.periodic(cron=settings.PERIODIC_JOBS["retry_stalled_jobs"])
-@app.task(name="retry_stalled_jobs", queue="maintenance", queueing_lock="retry_stalled_jobs", pass_context=True)
+@app.task(name="retry_stalled_jobs", queue="maintenance", pass_context=True, **periodic("retry_stalled_jobs"))
 async def retry_stalled_jobs(context, timestamp: int) -> int:
     """Jobs left ``doing`` by a worker that stopped sending heartbeats (killed, machine lost) run again.
 

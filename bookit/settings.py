@@ -362,7 +362,9 @@ EMAIL_URL = env.str("EMAIL_URL", default="")
 if EMAIL_URL:
     globals().update(env.email_url_config(EMAIL_URL))
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"  # prod warns (NotificationsConfig.ready)
+    # Dev and tests print mail; production without EMAIL_URL drops it (customers' addresses and
+    # bookings stay out of the logs) and warns at start-up (NotificationsConfig.ready).
+    EMAIL_BACKEND = f"django.core.mail.backends.{'dummy' if IS_PROD else 'console'}.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BookIt <bookings@bookit.local>")
 EMAIL_TIMEOUT = 10
 # Staff told of a new pending booking when its service has no notify_email.

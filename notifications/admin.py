@@ -100,8 +100,19 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Send the selected deliveries' messages again", permissions=["view"])
+    def has_delete_permission(self, request, obj=None):
+        return False  # the log is what happened; it is purged after WEBHOOK_LOG_DAYS
+
+    def has_resend_permission(self, request) -> bool:
+        return request.user.has_perm("notifications.change_webhookendpoint")
+
+    @admin.action(description="Send the selected deliveries' messages again", permissions=["resend"])
     def send_again(self, request, queryset):
-        for delivery in queryset:
+        queryset = queryset.select_related("endpoint")
+        active = [delivery for delivery in queryset if delivery.endpoint.is_active]
+        for delivery in active:
             services.webhook_delivery_resend(delivery=delivery)
-        self.message_user(request, f"{len(queryset)} message(s) queued again.", messages.SUCCESS)
+        self.message_user(request, f"{len(active)} message(s) queued again.", messages.SUCCESS)
+        if len(active) < len(queryset):
+            skipped = len(queryset) - len(active)
+            self.message_user(request, f"{skipped} skipped: their endpoint is disabled.", messages.WARNING)

@@ -28,6 +28,6 @@ def warn_about_settings() -> None:
     if not settings.IS_PROD:
         return
     if not settings.EMAIL_URL:
-        logger.warning("EMAIL_URL is not set: mail goes to the console, not to customers.")
+        logger.warning("EMAIL_URL is not set: no mail is sent (set it to smtp://...).")
     if settings.WEBHOOK_ALLOW_PRIVATE:
         logger.warning("WEBHOOK_ALLOW_PRIVATE is on: webhooks may reach loopback and private addresses.")

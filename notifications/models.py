@@ -94,6 +94,9 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name_plural = "webhook deliveries"
+        constraints = [  # an attempt runs again only if its worker died before logging it
+            models.UniqueConstraint(fields=["message", "endpoint", "attempt"], name="notif_delivery_attempt_once")
+        ]
         indexes = [
             models.Index(fields=["at"], name="notif_delivery_at_idx"),
             models.Index(fields=["endpoint", "-at"], name="notif_delivery_endpoint_idx"),

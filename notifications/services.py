@@ -95,14 +95,44 @@ def _mail_kind(event: BookingEvent, booking: Booking) -> str | None:
     )
 
 
+# Sent whatever the customer's email_notifications says: a booking cancelled by staff or expired
+# must be known. Reminders and news of others' confirmations and moves respect the switch.
+ESSENTIAL = {"cancelled"}
+
+
+def _wants_mail(user_id: int) -> bool:
+    return User.objects.filter(pk=user_id, email_notifications=True).exists()
+
+
+def booking_mail_send(*, kind: str, booking_row: dict, user_id: int | None = None, cancelled_by=None) -> str:
+    """Send a ``kind`` mail about the booking of ``booking_row``: to the customer ``user_id`` (their address
+    read now; none when the account is gone), else to the service's staff address or STAFF_NOTIFICATION_EMAILS."""
+    booking = booking_from_row(booking_row)
+    if user_id is not None:
+        to = list(User.objects.filter(pk=user_id).values_list("email", flat=True))
+    else:
+        notify = Service.objects.filter(pk=booking.service_id).values_list("notify_email", flat=True).first()
+        to = [notify] if notify else list(settings.STAFF_NOTIFICATION_EMAILS)
+    if not to:
+        return "no_recipient"
+    booking_mail(kind, booking, to=to, cancelled_by=cancelled_by).send()
+    return "sent"
+
+
 def _cancelled_by(event: BookingEvent) -> str:
     if event.actor_id is None:
         return "expired"
     return "you" if event.actor_id == event.owner_id else "staff"
 
 
+def booking_sequence(event: BookingEvent) -> int:
+    """The booking's change counter at ``event``: its events up to this one (history is append-only, and
+    a booking's changes are serialized by its row lock, so this is the same whenever it is counted)."""
+    return BookingEvent.objects.filter(booking_id=event.booking_id, pk__lte=event.pk).count()
+
+
 @transaction.atomic
-def booking_event_dispatch(*, event: BookingEvent, sequence: int, booking_row: dict | None) -> None:
+def booking_event_dispatch(*, event: BookingEvent, booking_row: dict | None) -> None:
     """Mails, reminders and webhooks of one history event, deferred together, at most once.
 
     ``event`` carries the event's fields (the trigger's job has them, so no
@@ -123,20 +153,17 @@ def booking_event_dispatch(*, event: BookingEvent, sequence: int, booking_row: d
     jobs = []
     webhook_type = _webhook_type(event, booking)
     if webhook_type:
-        jobs += _webhook_jobs(webhook_type, {**booking_json(booking), "sequence": sequence}, at=event.at)
+        data = {**booking_json(booking), "sequence": booking_sequence(event)}
+        jobs += _webhook_jobs(webhook_type, data, at=event.at)
     kind = _mail_kind(event, booking)
-    owner = User.objects.filter(pk=event.owner_id).only("email", "email_notifications").first() if kind else None
-    if owner is not None and (owner.email_notifications or event.actor_id == owner.pk):
+    if kind and (kind in ESSENTIAL or event.actor_id == event.owner_id or _wants_mail(event.owner_id)):
         cancelled_by = _cancelled_by(event) if kind == "cancelled" else None
-        jobs.append(
-            job(tasks.send_booking_mail, kind=kind, to=[owner.email], booking=booking_row, cancelled_by=cancelled_by)
-        )
+        mail = {"kind": kind, "booking": booking_row, "cancelled_by": cancelled_by}
+        jobs.append(job(tasks.send_booking_mail, user_id=event.owner_id, **mail))
     if event.action in (Action.CREATED, Action.RESCHEDULED):
         service = service or Service.objects.only("notify_email", "reminder_minutes_before").get(pk=booking.service_id)
-        if event.action == Action.CREATED:
-            staff = [service.notify_email] if service.notify_email else settings.STAFF_NOTIFICATION_EMAILS
-            if staff:
-                jobs.append(job(tasks.send_booking_mail, kind="staff_pending", to=list(staff), booking=booking_row))
+        if event.action == Action.CREATED and (service.notify_email or settings.STAFF_NOTIFICATION_EMAILS):
+            jobs.append(job(tasks.send_booking_mail, kind="staff_pending", booking=booking_row))
         if booking.status in REMINDED:
             jobs += _reminder_jobs(booking, service, since=event.at)
     defer(*jobs)
@@ -149,31 +176,26 @@ def _reminder_jobs(booking: Booking, service: Service, *, since: datetime) -> li
     for minutes in sorted(set(service.reminder_minutes_before)):
         due = booking.start_time - timedelta(minutes=minutes)
         if due > since:
-            start = iso_z(booking.start_time)
-            jobs.append(
-                job(
-                    tasks.send_reminder,
-                    schedule_at=due,
-                    booking_id=booking.pk,
-                    start_time=start,
-                    minutes_before=minutes,
-                )
-            )
+            when = {"start_time": iso_z(booking.start_time), "sequence": booking.sequence, "minutes_before": minutes}
+            jobs.append(job(tasks.send_reminder, schedule_at=due, booking_id=booking.pk, **when))
     return jobs
 
 
-def reminder_send(*, booking_id: int, start_time: str, minutes_before: int, now: datetime | None = None) -> str:
+def reminder_send(
+    *, booking_id: int, start_time: str, sequence: int, minutes_before: int, now: datetime | None = None
+) -> str:
     """Send one reminder if it still makes sense; returns what was done (``sent`` or why not).
 
-    The booking is read again: a cancelled or completed one, or one that no
-    longer starts at ``start_time`` (it was moved, and the move scheduled its
-    own reminders), gets none. A reminder due more than
+    The booking is read again: a cancelled or completed one, or one moved
+    since the reminder was scheduled (its ``sequence``, which every move
+    raises, differs: the move scheduled its own reminders, also after a move
+    there and back), gets none. A reminder due more than
     ``REMINDER_GRACE_MINUTES`` ago (no worker ran), or after the start, is dropped.
     """
     now = now or timezone.now()
     booking = Booking.objects.select_related("service", "user").filter(pk=booking_id).first()
     start = datetime.fromisoformat(start_time)
-    if booking is None or booking.status not in REMINDED or booking.start_time != start:
+    if booking is None or booking.status not in REMINDED or (booking.start_time, booking.sequence) != (start, sequence):
         return "obsolete"
     due = start - timedelta(minutes=minutes_before)
     if now >= start or now - due > timedelta(minutes=settings.REMINDER_GRACE_MINUTES):
@@ -219,6 +241,8 @@ def webhook_deliver(*, message_id: str, endpoint_id: int, attempt: int, retry: b
     endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id).first()
     if message is None or endpoint is None or not (endpoint.is_active or message.type == PING):
         return None  # purged, deleted or disabled meanwhile
+    if WebhookDelivery.objects.filter(message=message, endpoint=endpoint, attempt=attempt).exists():
+        return None  # this attempt ran and was logged (with its follow-up) before its worker died
     outcome = post(endpoint.url, message_id=message.pk, body=message.body.encode(), secret=endpoint.secret)
     now = timezone.now()
     retry = retry and message.type != PING
@@ -226,16 +250,17 @@ def webhook_deliver(*, message_id: str, endpoint_id: int, attempt: int, retry: b
     if outcome.status_code == 410:
         wait = None
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.create(
+        if not WebhookEndpoint.objects.select_for_update().filter(pk=endpoint.pk).exists():
+            return None  # deleted during the request: nothing to log against
+        logged = {"status_code": outcome.status_code, "duration_ms": outcome.duration_ms, "error": outcome.error}
+        delivery, created = WebhookDelivery.objects.get_or_create(
             message=message,
             endpoint=endpoint,
             attempt=attempt,
-            at=now,
-            status_code=outcome.status_code,
-            duration_ms=outcome.duration_ms,
-            error=outcome.error,
-            next_attempt_at=now + wait if wait else None,
+            defaults={"at": now, "next_attempt_at": now + wait if wait else None, **logged},
         )
+        if not created:
+            return delivery  # a second run of this attempt raced the first: its log and follow-up stand
         if wait:
             next_attempt = dict(message_id=message_id, endpoint_id=endpoint_id, attempt=attempt + 1)
             defer(job(tasks.deliver_webhook, schedule_at=now + wait, **next_attempt))
@@ -302,4 +327,12 @@ def webhook_delivery_log_purge(*, now: datetime | None = None) -> int:
     deleted, _ = WebhookDelivery.objects.filter(at__lt=cutoff).delete()
     WebhookMessage.objects.filter(created_at__lt=cutoff, deliveries__isnull=True).delete()
     Dispatch.objects.filter(at__lt=cutoff).delete()  # their jobs are long done: nothing runs them again
+    with connection.cursor() as cursor:  # failed jobs stay for a look, as long as the log (their args name bookings)
+        cursor.execute(FAILED_JOBS_PURGE, [cutoff])
     return deleted
+
+
+FAILED_JOBS_PURGE = """
+DELETE FROM procrastinate_jobs j WHERE j.status IN ('failed', 'cancelled', 'aborted')
+AND NOT EXISTS (SELECT FROM procrastinate_events e WHERE e.job_id = j.id AND e.at >= %s)
+"""

@@ -16,16 +16,20 @@
 """
 
 import base64
+import contextlib
+import email.utils
 import hashlib
 import hmac
 import http.client
 import ipaddress
 import random
+import re
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -56,9 +60,23 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, NAT64, IPv4-compatible), which is where it leads."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in NAT64 or int(address) >> 32 == 0:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def _address_allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address) and (embedded := _embedded_ipv4(address)) is not None:
+        address = embedded
     if address in METADATA_ADDRESSES or address.is_multicast or address.is_unspecified or address.is_link_local:
         return False
     if settings.WEBHOOK_ALLOW_PRIVATE and (address.is_private or address.is_loopback):
@@ -90,8 +108,12 @@ def resolve(url: str) -> Target:
         raise UrlNotAllowed("Webhook URLs must use https.")
     if not parts.hostname or parts.username or parts.password:
         raise UrlNotAllowed("Webhook URLs need a host name and no credentials.")
+    if not (parts.path + parts.query).isascii() or any(ord(c) < 33 or ord(c) == 127 for c in parts.path + parts.query):
+        raise UrlNotAllowed("Webhook URLs need their path and query percent-encoded (ASCII, no spaces).")
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
+        if not 0 < port < 65536:
+            raise ValueError(port)
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (OSError, ValueError, UnicodeError):
         raise UrlNotAllowed(f"The host {parts.hostname!r} does not resolve.") from None
@@ -137,10 +159,19 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+RETRY_AFTER_SECONDS = re.compile(r"[0-9]{1,10}")
+
+
 def _retry_after(value: str | None) -> timedelta | None:
-    if value and value.strip().isdigit():
-        return min(timedelta(seconds=int(value.strip())), MAX_RETRY_AFTER)
-    return None
+    """``Retry-After`` as seconds or an HTTP date, capped at an hour; None when absent or unreadable."""
+    value = (value or "").strip()
+    if RETRY_AFTER_SECONDS.fullmatch(value):
+        return min(timedelta(seconds=min(int(value), 3600)), MAX_RETRY_AFTER)
+    try:
+        wait = email.utils.parsedate_to_datetime(value) - datetime.now(UTC)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(min(wait, MAX_RETRY_AFTER), timedelta(0))
 
 
 def post(url: str, *, message_id: str, body: bytes, secret: str) -> Outcome:
@@ -164,17 +195,29 @@ def post(url: str, *, message_id: str, body: bytes, secret: str) -> Outcome:
     }
     connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(target, TIMEOUT_SECONDS)
+    # Each socket operation waits at most 10 s, and the whole attempt too: a receiver that drips its
+    # answer a byte at a time has its connection shut when the 10 s are up.
+    watchdog = threading.Timer(TIMEOUT_SECONDS, _shut, [connection])
+    watchdog.start()
     try:
         connection.request("POST", target.path, body=body, headers=headers)
         response = connection.getresponse()
-        response.read(64 * 1024)  # the receiver's answer is not kept; reading lets the connection close cleanly
+        response.read(64 * 1024)  # the answer is not kept; reading it lets the connection close cleanly
         retry_after = _retry_after(response.getheader("Retry-After")) if response.status in (429, 503) else None
         error = "" if 200 <= response.status < 300 else f"HTTP {response.status} {response.reason}"
         return outcome(response.status, error, retry_after)
-    except (OSError, http.client.HTTPException) as exc:
+    except Exception as exc:  # whatever a receiver does is a failed attempt, never a crashed job
+        if time.monotonic() - started >= TIMEOUT_SECONDS:
+            return outcome(None, f"No complete answer within {TIMEOUT_SECONDS} s.")
         return outcome(None, f"{type(exc).__name__}: {exc}")
     finally:
+        watchdog.cancel()
         connection.close()
+
+
+def _shut(connection: http.client.HTTPConnection) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        connection.sock.shutdown(socket.SHUT_RDWR)
 
 
 def next_attempt_in(attempt: int, retry_after: timedelta | None) -> timedelta | None:

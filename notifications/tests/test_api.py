@@ -52,6 +52,10 @@ class TestWebhooksApi:
             "https://[::ffff:192.168.0.1]/hook",  # private, IPv4 in IPv6
             "https://224.0.0.1/hook",  # multicast
             "https://does-not-resolve.invalid/hook",
+            "https://[64:ff9b::a9fe:a9fe]/hook",  # NAT64 of the metadata address
+            "https://[2002:a9fe:a9fe::]/hook",  # 6to4 of it
+            "https://93.184.215.14/hé",  # not percent-encoded
+            "https://93.184.215.14:0/hook",
         ],
     )
     def test_urls_inside_the_network_are_refused(self, admin_client, url):
@@ -114,9 +118,9 @@ class TestPeriodicJobs:
         periodic = {task.task.name: task for task in app.periodic_registry.periodic_tasks.values()}
         assert {name: periodic[name].cron for name in settings.PERIODIC_JOBS} == settings.PERIODIC_JOBS
         for name in settings.PERIODIC_JOBS:
-            # Workers defer each run once (procrastinate's periodic defers are unique per run), and a run
-            # still waiting blocks the next (the queueing lock), so two workers never run one twice.
-            assert app.tasks[name].queueing_lock == name
+            # Workers defer each run once (procrastinate's periodic defers are unique per run), a run
+            # still waiting blocks the next (the queueing lock), and a running one blocks another's start.
+            assert (app.tasks[name].queueing_lock, app.tasks[name].lock) == (name, name)
 
 
 class TestProductionWarnings:

@@ -184,3 +184,23 @@ class TestEveryWritePathNotifies:
         call_command("expire_pending_bookings", stdout=io.StringIO())
         run_jobs()
         assert len(smtp.of_kind("cancelled")) == 1
+
+
+def test_text_is_plain_and_html_escaped_once(smtp, user, user_client):
+    booking = book(user_client, ServiceFactory(name="Mike's cut & shave"))
+    user_client.patch(f"/bookings/{booking.pk}", {"status": "cancelled", "cancellation_reason": "Flu & <fever>"})
+    run_jobs()
+    (cancelled,) = smtp.of_kind("cancelled")
+    text = cancelled.get_body(("plain",)).get_content()
+    html = cancelled.get_body(("html",)).get_content()
+    assert "Mike's cut & shave" in text and "Reason: Flu & <fever>" in text
+    assert "Mike&#x27;s cut &amp; shave" in html and "Flu &amp; &lt;fever&gt;" in html
+    assert "&amp;amp;" not in html and "<fever>" not in html
+
+
+def test_production_without_email_url_sends_nothing_to_the_logs(smtp, settings, user, capsys):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"  # what prod gets without EMAIL_URL
+    book_for = services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    run_jobs()
+    assert smtp.messages == [] and user.email not in capsys.readouterr().out
+    assert book_for.pk

@@ -135,3 +135,14 @@ def test_reminder_minutes_are_set_through_the_api(admin_client):
     bad = admin_client.patch(f"/services/{response.json()['id']}", {"reminder_minutes_before": [0]})
     assert bad.status_code == 400
     assert list(bad.json()["errors"]) == ["reminder_minutes_before.0"]
+
+
+def test_a_move_there_and_back_reminds_once(smtp, user):
+    booking = services.booking_create(user=user, service=ServiceFactory(), start_time=future(72))
+    run_jobs()
+    start = booking.start_time
+    services.booking_reschedule(booking=booking, start_time=start + timedelta(hours=5), actor=user)
+    services.booking_reschedule(booking=booking, start_time=start, actor=user)
+    run_jobs()
+    outcomes = sorted(remind_now(job) for job in reminders())
+    assert outcomes == ["obsolete", "obsolete", "sent"]

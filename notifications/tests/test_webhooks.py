@@ -203,3 +203,49 @@ def test_the_log_is_purged_after_its_days(receiver, endpoint, user, settings):
     assert list(WebhookDelivery.objects.all()) == [WebhookDelivery.objects.exclude(pk=old.pk).get()]
     assert not WebhookMessage.objects.filter(pk=old.message_id).exists()
     assert Dispatch.objects.count() == 1
+
+
+@pytest.mark.parametrize("retry_after", ["²", "99999999999999", "soon"])
+def test_an_unreadable_retry_after_follows_the_schedule(receiver, endpoint, user, retry_after):
+    receiver.answers = [(503, {"Retry-After": retry_after})]
+    services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    run_jobs()
+    (failed,) = WebhookDelivery.objects.all()
+    assert failed.status_code == 503
+    assert failed.next_attempt_at - failed.at <= timedelta(hours=1)
+
+
+def test_retry_after_as_an_http_date(receiver, endpoint, user):
+    from email.utils import format_datetime
+
+    receiver.answers = [(503, {"Retry-After": format_datetime(timezone.now() + timedelta(minutes=10), usegmt=True)})]
+    services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    run_jobs()
+    (failed,) = WebhookDelivery.objects.all()
+    assert timedelta(minutes=9) <= failed.next_attempt_at - failed.at <= timedelta(minutes=10)
+
+
+def test_a_receiver_that_does_not_answer_in_time_is_a_failed_attempt(receiver, endpoint, user, monkeypatch):
+    import threading
+
+    from notifications import webhooks
+
+    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 1)
+    receiver.hold = threading.Event()  # never answers
+    services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    run_jobs()
+    (failed,) = WebhookDelivery.objects.all()
+    assert failed.status_code is None and "within 1 s" in failed.error
+    assert 900 <= failed.duration_ms < 5000
+    assert failed.next_attempt_at is not None
+
+
+def test_an_attempt_run_again_after_it_was_logged_posts_nothing(receiver, endpoint, user):
+    from notifications.tasks import deliver_webhook
+
+    services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    run_jobs()
+    delivery = WebhookDelivery.objects.get()
+    deliver_webhook(message_id=delivery.message_id, endpoint_id=endpoint.pk, attempt=1)
+    assert len(receiver.received) == 1
+    assert WebhookDelivery.objects.count() == 1
