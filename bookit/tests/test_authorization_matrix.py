@@ -15,6 +15,7 @@ from bookings.models import Booking
 from bookings.tests.factories import BookingFactory, future
 from catalog.tests.factories import ServiceFactory
 from conftest import client_for
+from notifications.models import WebhookEndpoint
 from reviews.tests.factories import ReviewFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,11 +45,19 @@ MATRIX = [
     ("POST",   "/auth/register",                   201,  201,  201,  201),
     ("POST",   "/auth/login",                      200,  200,  200,  200),
     ("POST",   "/auth/refresh",                    200,  200,  200,  200),
+    ("GET",    "/webhooks",                        401,  403,  403,  200),
+    ("POST",   "/webhooks",                        401,  403,  403,  201),
+    ("GET",    "/webhooks/{webhook}",              401,  403,  403,  200),
+    ("PATCH",  "/webhooks/{webhook}",              401,  403,  403,  200),
+    ("POST",   "/webhooks/{webhook}/rotate-secret", 401, 403,  403,  200),
+    ("POST",   "/webhooks/{webhook}/test",         401,  403,  403,  202),
+    ("DELETE", "/webhooks/{spare_webhook}",        401,  403,  403,  204),
     ("GET",    "/health",                          200,  200,  200,  200),
     ("GET",    "/openapi.json",                    200,  200,  200,  200),
 ]
 # fmt: on
 CALLERS = ["anon", "owner", "other", "admin"]
+PUBLIC_HOOK = "https://93.184.215.14/hook"  # a public address: allowed without resolving a name
 
 
 @pytest.fixture
@@ -66,6 +75,8 @@ def world():
         "completed": BookingFactory(user=owner, service=service, status=Booking.Status.COMPLETED),
         "review": ReviewFactory(booking__user=owner, booking__service=service),
         "owner_refresh": str(RefreshToken.for_user(owner)),
+        "webhook": WebhookEndpoint.objects.create(url=PUBLIC_HOOK),
+        "spare_webhook": WebhookEndpoint.objects.create(url=PUBLIC_HOOK),
     }
 
 
@@ -84,6 +95,8 @@ def body_for(method, path, world):
         ("POST", "/auth/register"): {"email": "fresh@example.com", "password": "a-long-unusual-secret-9"},
         ("POST", "/auth/login"): {"email": "owner@example.com", "password": "correct-horse-battery-staple"},
         ("POST", "/auth/refresh"): {"refresh": world["owner_refresh"]},
+        ("POST", "/webhooks"): {"url": PUBLIC_HOOK},
+        ("PATCH", "/webhooks/{webhook}"): {"description": "CRM"},
     }
     return bodies.get((method, path))
 
