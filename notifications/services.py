@@ -239,10 +239,16 @@ def webhook_deliver(*, message_id: str, endpoint_id: int, attempt: int, retry: b
     """
     message = WebhookMessage.objects.filter(pk=message_id).first()
     endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id).first()
-    if message is None or endpoint is None or not (endpoint.is_active or message.type == PING):
-        return None  # purged, deleted or disabled meanwhile
+    if message is None or endpoint is None:
+        return None  # purged or deleted meanwhile
     if WebhookDelivery.objects.filter(message=message, endpoint=endpoint, attempt=attempt).exists():
         return None  # this attempt ran and was logged (with its follow-up) before its worker died
+    if not (endpoint.is_active or message.type == PING):
+        skipped = {"at": timezone.now(), "error": "Not sent: the endpoint is disabled."}
+        delivery, _ = WebhookDelivery.objects.get_or_create(
+            message=message, endpoint=endpoint, attempt=attempt, defaults=skipped
+        )
+        return delivery
     outcome = post(endpoint.url, message_id=message.pk, body=message.body.encode(), secret=endpoint.secret)
     now = timezone.now()
     retry = retry and message.type != PING

@@ -249,3 +249,14 @@ def test_an_attempt_run_again_after_it_was_logged_posts_nothing(receiver, endpoi
     deliver_webhook(message_id=delivery.message_id, endpoint_id=endpoint.pk, attempt=1)
     assert len(receiver.received) == 1
     assert WebhookDelivery.objects.count() == 1
+
+
+def test_a_retry_due_after_its_endpoint_was_disabled_is_logged_as_not_sent(receiver, endpoint, user):
+    receiver.answers = [(500, {})]
+    services.booking_create(user=user, service=ServiceFactory(), start_time=future(48))
+    run_jobs()
+    WebhookEndpoint.objects.update(is_active=False)
+    run_jobs(at=timezone.now() + LATER)
+    assert len(receiver.received) == 1
+    log = list(WebhookDelivery.objects.order_by("attempt").values_list("attempt", "status_code", "error"))
+    assert log == [(1, 500, "HTTP 500 Internal Server Error"), (2, None, "Not sent: the endpoint is disabled.")]
