@@ -19,6 +19,11 @@ def client_for(user=None) -> APIClient:
     return client
 
 
+QUEUE_TRUNCATE = (
+    "TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers, procrastinate_workers CASCADE"
+)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def flush_past_the_history_guard():
     """Lets pytest-django empty the tables after each transactional test, the history's included.
@@ -27,11 +32,15 @@ def flush_past_the_history_guard():
     BEFORE TRUNCATE trigger refuses (``bookings/migrations/0009_*``), as it must
     everywhere else. The suite connects as a superuser, who may run that one
     transaction as a replica applies changes: without firing triggers.
+
+    The job queue's tables are procrastinate's unmanaged models, which Django's
+    flush leaves alone: they are emptied too, so no test's worker or ``/health``
+    meets the jobs of an earlier test's bookings.
     """
     flush = DatabaseOperations.execute_sql_flush
 
     def execute_sql_flush(self, sql_list):
-        return flush(self, ["SET LOCAL session_replication_role = replica", *sql_list])
+        return flush(self, ["SET LOCAL session_replication_role = replica", *sql_list, QUEUE_TRUNCATE])
 
     DatabaseOperations.execute_sql_flush = execute_sql_flush
     yield

@@ -161,7 +161,11 @@ def booking_event_dispatch(*, event: BookingEvent, booking_row: dict | None) -> 
         mail = {"kind": kind, "booking": booking_row, "cancelled_by": cancelled_by}
         jobs.append(job(tasks.send_booking_mail, user_id=event.owner_id, **mail))
     if event.action in (Action.CREATED, Action.RESCHEDULED):
-        service = service or Service.objects.only("notify_email", "reminder_minutes_before").get(pk=booking.service_id)
+        fields = ("notify_email", "reminder_minutes_before")
+        service = service or Service.objects.only(*fields).filter(pk=booking.service_id).first()
+        if service is None:  # the booking, then its service, deleted before a worker came by
+            defer(*jobs)
+            return
         if event.action == Action.CREATED and (service.notify_email or settings.STAFF_NOTIFICATION_EMAILS):
             jobs.append(job(tasks.send_booking_mail, kind="staff_pending", booking=booking_row))
         if booking.status in REMINDED:
