@@ -172,6 +172,12 @@ def main() -> int:
     )
     print(f"Results: {path.relative_to(ROOT)}; gunicorn log: {log_path.relative_to(ROOT)}")
     failed = [result.scenario for run in runs for result in run["results"].values() if result.errors]
+    for run in runs:  # notifications: errors of its POST runs, and any webhook not delivered
+        extra = run.get("notifications", {})
+        failed += [name for name, result in extra.get("post", {}).items() if result["errors"]]
+        for name in ("delivery", "burst"):
+            if name in extra and extra[name]["delivered"] < extra[name]["bookings"]:
+                failed.append(f"{name} run: {extra[name]['bookings'] - extra[name]['delivered']} webhooks not delivered")
     if failed:
         print(f"bench: FAILED, errors in {', '.join(failed)}", file=sys.stderr)
         return 1
