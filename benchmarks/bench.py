@@ -176,8 +176,9 @@ def main() -> int:
         extra = run.get("notifications", {})
         failed += [name for name, result in extra.get("post", {}).items() if result["errors"]]
         for name in ("delivery", "burst"):
-            if name in extra and extra[name]["delivered"] < extra[name]["bookings"]:
-                failed.append(f"{name} run: {extra[name]['bookings'] - extra[name]['delivered']} webhooks not delivered")
+            missing = extra[name]["bookings"] - extra[name]["delivered"] if name in extra else 0
+            if missing:
+                failed.append(f"{name} run: {missing} webhooks not delivered")
     if failed:
         print(f"bench: FAILED, errors in {', '.join(failed)}", file=sys.stderr)
         return 1
