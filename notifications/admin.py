@@ -12,6 +12,7 @@ EDITABLE = ("url", "events", "is_active", "description")
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=2000, assume_scheme="https", help_text=WebhookEndpoint.url.field.help_text)
     events = forms.MultipleChoiceField(
         choices=EventType.choices,
         required=False,
