@@ -28,8 +28,6 @@ SUBJECTS = {
     "staff_pending": "New booking to confirm: {service}, {when}",
 }
 ICS_METHOD = {"confirmed": "REQUEST", "rescheduled": "REQUEST", "cancelled": "CANCEL"}
-# Who cancelled, as the customer's mail says it: the customer, staff, or nobody (expired unconfirmed).
-CANCELLED_BY = ("you", "staff", "expired")
 
 
 def local_time(moment: datetime, zone: str) -> str:

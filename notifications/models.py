@@ -105,10 +105,6 @@ class WebhookDelivery(models.Model):
     def __str__(self):
         return f"{self.message_id} -> {self.endpoint_id} #{self.attempt}"
 
-    @property
-    def succeeded(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
-
 
 class Dispatch(models.Model):
     """A source event already turned into mails, reminders and webhooks: a dispatch job run twice does nothing."""

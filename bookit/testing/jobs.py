@@ -73,12 +73,10 @@ class SmtpServer:
 
     def __init__(self):
         self.messages: list[EmailMessage] = []
-        self.recipients: list[list[str]] = []
         self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        self.recipients.append(list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
 
     def of_kind(self, kind: str) -> list[EmailMessage]:
