@@ -49,13 +49,14 @@ class BookingFilter(FilterSet):
 
     status = django_filters.ChoiceFilter(choices=Booking.Status.choices)
     service = IdFilter(field_name="service_id")
+    resource = IdFilter(field_name="resource_id", help_text="Bookings this resource holds.")
     user = IdFilter(field_name="user_id", help_text="Admins only; users only see their own.")
     from_ = AwareIsoDateTimeFilter(method="noop", label="from", help_text="Overlapping bookings end after this.")
     to = AwareIsoDateTimeFilter(method="noop", help_text="Overlapping bookings start before this.")
 
     class Meta:
         model = Booking
-        fields = ["status", "service", "user"]
+        fields = ["status", "service", "resource", "user"]
 
     def noop(self, queryset, name, value):  # applied together in filter_queryset
         return queryset

@@ -14,7 +14,10 @@ from bookings.models import Booking, BookingEvent
 from bookit.utc import iso_z
 
 # What an event shows of a booking, before and after.
-FIELDS = ("service_id", "user_id", "start_time", "end_time", "status", "notes", "cancelled_at", "cancellation_reason")
+FIELDS = (
+    *("service_id", "resource_id", "seat", "user_id", "start_time", "end_time", "status", "notes"),
+    *("cancelled_at", "cancellation_reason"),
+)
 
 
 def snapshot(booking: Booking) -> dict:

@@ -7,7 +7,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from bookit.db.models import TimestampedModel
-from catalog.models import Service
+from catalog.models import Resource, Service
 
 OVERLAP_CONSTRAINT = "bookings_booking_no_overlap"
 
@@ -34,6 +34,20 @@ class BlockedUntil(models.Func):
     output_field = models.DateTimeField()
 
 
+class SessionKey(models.Func):
+    """``bookings_session_key(id, service_id, seat, start_time)``: which bookings may share a resource at once.
+
+    A group session's bookings (a seat) share one key, the service and the
+    session's start; any other booking's key is its own (``-id``). The
+    exclusion constraint compares keys ``WITH <>``, so overlapping bookings on
+    one resource must all be seats of one session, and a one-to-one booking
+    excludes every overlap. IMMUTABLE SQL (bookings migration 0010).
+    """
+
+    function = "bookings_session_key"
+    output_field = models.BigIntegerField()
+
+
 class Status(models.TextChoices):
     """A booking's place in the workflow (``Booking.TRANSITIONS``); also ``Booking.Status``."""
 
@@ -58,6 +72,10 @@ class Booking(TimestampedModel):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
+    # Who or what delivers it: the no-overlap constraint is per resource, whatever the service.
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="bookings")
+    # Its seat in a group session (a service with capacity above 1), 1..capacity; null otherwise.
+    seat = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     start_time = models.DateTimeField()
     end_time = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -82,17 +100,26 @@ class Booking(TimestampedModel):
                 condition=Q(status__in=Status.values),
                 name="bookings_booking_status_valid",
             ),
-            # Added to the database by bookit.db.operations.AddExclusionConstraint (migrations 0002, 0003).
+            # Added to the database by bookit.db.operations.AddExclusionConstraint (migrations 0002, 0003, 0010).
             ExclusionConstraint(
                 name=OVERLAP_CONSTRAINT,
                 expressions=[
-                    (F("service"), RangeOperators.EQUAL),
+                    (F("resource"), RangeOperators.EQUAL),
+                    (SessionKey("id", "service", "seat", "start_time"), RangeOperators.NOT_EQUAL),
                     (TsTzRange("start_time", BlockedUntil("end_time", "buffer_minutes")), RangeOperators.OVERLAPS),
                 ],
                 condition=~Q(status=Status.CANCELLED),
                 violation_error_code="booking_conflict",
-                violation_error_message="This service is already booked at an overlapping time.",
+                violation_error_message="This resource is already booked at an overlapping time.",
             ),
+            # One person per seat of a session; a seat above the service's capacity is refused by a
+            # trigger (migration 0010), since a constraint cannot read the service's row.
+            models.UniqueConstraint(
+                fields=["resource", "service", "start_time", "seat"],
+                condition=Q(seat__isnull=False) & ~Q(status=Status.CANCELLED),
+                name="bookings_booking_one_per_seat",
+            ),
+            models.CheckConstraint(condition=Q(seat__gte=1), name="bookings_booking_seat_from_1"),
             # What the foreign keys of the booking's own rows (reviews) reference: the id with the
             # co-location key, as Citus and partitioned tables need (SCALING.md).
             models.UniqueConstraint(fields=["id", "service"], name="bookings_booking_id_service_unique"),
@@ -101,6 +128,8 @@ class Booking(TimestampedModel):
             models.Index(fields=["user", "start_time"], name="bookings_user_start_idx"),
             models.Index(fields=["status", "start_time"], name="bookings_status_start_idx"),
             models.Index(fields=["start_time"], name="bookings_start_idx"),
+            # `?resource=` and the "fewest bookings that day" count of an any-available booking.
+            models.Index(fields=["resource", "start_time"], name="bookings_resource_start_idx"),
             # `?from=&to=` overlap filter across services (admins) uses this.
             GistIndex(TsTzRange("start_time", "end_time"), name="bookings_period_gist"),
             # ... and a customer's own (btree_gist's int8 `=`; the query casts its parameter to bigint).

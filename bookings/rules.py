@@ -18,6 +18,7 @@ from bookings.models import Booking
 from bookit.domain_errors import ConflictError, DomainError
 from catalog.models import Service
 from catalog.schedule import Schedule
+from catalog.selectors import BookableResource, bookable_resources
 
 
 def earliest_start(service: Service, *, now: datetime) -> datetime:
@@ -165,4 +166,43 @@ def check_active_cap(user, service: Service, cap: int, *, now: datetime) -> None
             f"You already have {cap} upcoming booking(s) of this service, the most it allows.",
             code="too_many_active",
             field="service_id",
+        )
+
+
+def working_resources(
+    service: Service, start: datetime, end: datetime, *, resource_id: int | None = None
+) -> list[BookableResource]:
+    """The resources that could take ``[start, end)`` of ``service``: active, delivering it, working then.
+
+    With ``resource_id`` only that one, and it must qualify. None qualifying is
+    a 400 ``resource_unavailable`` (a 409 is for periods that are taken: the
+    exclusion constraint judges those, at the write).
+    """
+    resources = bookable_resources(service)
+    if resource_id is not None:
+        resources = [resource for resource in resources if resource.id == resource_id]
+    working = [resource for resource in resources if resource.schedule.allows(start, end)]
+    if not working:
+        which = "This resource does not" if resource_id is not None else "No resource that delivers this service does"
+        raise DomainError(
+            f"{which} work then.", code="resource_unavailable", field="resource_id" if resource_id else "start_time"
+        )
+    return working
+
+
+def check_session(service: Service, schedule: Schedule, start: datetime, end: datetime) -> None:
+    """A group session's booking (capacity above 1) starts on the slot grid and lasts the duration."""
+    if service.capacity == 1:
+        return
+    if end - start != timedelta(minutes=service.duration_minutes):
+        raise DomainError(
+            f"A session of this service lasts {service.duration_minutes} minutes.", code="bad_length", field="end_time"
+        )
+    day = start.astimezone(schedule.zone).date()
+    starts = schedule.slot_moments(day, day, step=service.slot_step, length=service.duration_minutes)
+    if start.timestamp() not in set(starts):
+        raise DomainError(
+            "This service runs sessions: start at one of its slot times (see its availability).",
+            code="not_a_session_start",
+            field="start_time",
         )

@@ -7,27 +7,31 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models.functions import JSONObject
 
 from bookings import rules
 from bookings.calendar import token_digest
 from bookings.models import Booking, BookingEvent, CalendarFeed
 from bookit.db.replicas import read_connection
 from bookit.domain_errors import NotFoundError
-from catalog.models import Service
+from catalog.models import Resource, Service
 from catalog.schedule import Schedule
 
 # The columns of a row of GET /bookings: BookingSerializer's fields. The service's name is a
 # subquery, not a join, so the page's count() leaves it out.
 BOOKING_ROW = (
-    *("id", "user_id", "service_id", "start_time", "end_time", "status", "notes"),
+    *("id", "user_id", "service_id", "seat", "start_time", "end_time", "status", "notes"),
     *("cancelled_at", "cancellation_reason", "created_at", "updated_at"),
 )
 SERVICE_NAME = Subquery(Service.objects.filter(pk=OuterRef("service_id")).order_by().values("name"))
+RESOURCE = Subquery(
+    Resource.objects.filter(pk=OuterRef("resource_id")).order_by().values(json=JSONObject(id="id", name="name"))
+)
 
 
 def booking_list(*, user) -> QuerySet[Booking]:
     """Bookings the caller may see: their own, or everyone's for staff."""
-    return _visible_to(user).select_related("service")
+    return _visible_to(user).select_related("service", "resource")
 
 
 def _visible_to(user) -> QuerySet[Booking]:
@@ -36,7 +40,7 @@ def _visible_to(user) -> QuerySet[Booking]:
 
 def booking_rows(*, user) -> QuerySet:
     """``booking_list`` as the list endpoint's rows: dicts with BookingSerializer's keys."""
-    return _visible_to(user).values(*BOOKING_ROW, service_name=SERVICE_NAME)
+    return _visible_to(user).values(*BOOKING_ROW, service_name=SERVICE_NAME, resource=RESOURCE)
 
 
 # GET /bookings: the page and its total in one fixed statement. Built with the ORM, the list's
@@ -50,16 +54,18 @@ _BOOKING_PAGE = """
 SELECT page_total.total, {columns}
 FROM (SELECT count(*) AS total FROM bookings_booking AS b WHERE {where}) AS page_total
 LEFT JOIN LATERAL (
-    SELECT b.*, (SELECT name FROM catalog_service WHERE id = b.service_id) AS service_name
+    SELECT b.*, (SELECT name FROM catalog_service WHERE id = b.service_id) AS service_name, {resource} AS resource
     FROM bookings_booking AS b WHERE {where} ORDER BY b.start_time, b.id LIMIT %s OFFSET %s
 ) AS page ON true
 """
 _WINDOW_PAGE = """
-SELECT count(*) OVER () AS total, {columns}, (SELECT name FROM catalog_service WHERE id = b.service_id)
+SELECT count(*) OVER () AS total, {columns}, (SELECT name FROM catalog_service WHERE id = b.service_id), {resource}
 FROM bookings_booking AS b WHERE {where}
 ORDER BY b.start_time + interval '0', b.id LIMIT %s OFFSET %s
 """
-_PAGE_COLUMNS = (*BOOKING_ROW, "service_name")
+_PAGE_COLUMNS = (*BOOKING_ROW, "service_name", "resource")
+# A row's resource as {"id", "name"}.
+_RESOURCE = "(SELECT json_build_object('id', id, 'name', name) FROM catalog_resource WHERE id = b.resource_id)"
 
 
 def booking_page(
@@ -69,6 +75,7 @@ def booking_page(
     offset: int,
     status: str | None = None,
     service: int | None = None,
+    resource: int | None = None,
     owner: int | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -81,7 +88,8 @@ def booking_page(
     visible = None if user.is_staff else user.pk
     # Ids as bigint: psycopg sends a small int as smallint, and btree_gist's `=` (the GiST indexes on
     # (user_id, period) and (service_id, period)) has no int8 = int2.
-    for column, value in (("user_id", visible), ("status", status), ("service_id", service), ("user_id", owner)):
+    filters = (("user_id", visible), ("status", status), ("service_id", service), ("resource_id", resource))
+    for column, value in (*filters, ("user_id", owner)):
         if value is not None:
             where.append(f"b.{column} = %s" + ("" if column == "status" else "::bigint"))
             params.append(value)
@@ -95,11 +103,12 @@ def booking_page(
             if bound is not None:
                 where.append(condition)
                 params.append(bound)
-        sql = _WINDOW_PAGE.format(columns=", ".join(f"b.{column}" for column in BOOKING_ROW), where=" AND ".join(where))
+        columns = ", ".join(f"b.{column}" for column in BOOKING_ROW)
+        sql = _WINDOW_PAGE.format(columns=columns, where=" AND ".join(where), resource=_RESOURCE)
         params = [*params, limit, offset]
     else:
         columns = ", ".join(f"page.{column}" for column in _PAGE_COLUMNS)
-        sql = _BOOKING_PAGE.format(columns=columns, where=" AND ".join(where))
+        sql = _BOOKING_PAGE.format(columns=columns, where=" AND ".join(where), resource=_RESOURCE)
         params = [*params, *params, limit, offset]
     with read_connection(Booking).cursor() as cursor:
         cursor.execute(sql, params)
@@ -260,4 +269,4 @@ def calendar_feed_bookings(*, token: str) -> QuerySet[Booking] | None:
     user_id = feed.first()
     if user_id is None:
         return None
-    return Booking.objects.filter(user_id=user_id).select_related("service").order_by("start_time", "id")
+    return Booking.objects.filter(user_id=user_id).select_related("service", "resource").order_by("start_time", "id")

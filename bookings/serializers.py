@@ -14,10 +14,21 @@ from catalog.selectors import service_by_id_with_schedule, service_visible
 from catalog.timezones import is_known_timezone
 
 
+class ResourceRefSerializer(serializers.Serializer):
+    """The resource a booking holds."""
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
 class BookingSerializer(serializers.ModelSerializer):
     user_id = serializers.IntegerField(read_only=True)
     service_id = serializers.IntegerField(read_only=True)
     service_name = serializers.CharField(source="service.name", read_only=True)
+    resource = ResourceRefSerializer(read_only=True)
+    seat = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Its seat in a group session (capacity above 1); null otherwise."
+    )
 
     class Meta:
         model = Booking
@@ -26,6 +37,8 @@ class BookingSerializer(serializers.ModelSerializer):
             "user_id",
             "service_id",
             "service_name",
+            "resource",
+            "seat",
             "start_time",
             "end_time",
             "status",
@@ -42,8 +55,9 @@ _renderer = RowRenderer(BookingSerializer)
 
 
 def booking_json(booking: Booking) -> dict:
-    """``BookingSerializer``'s output for one booking whose service is loaded, as the writes return it."""
-    return _renderer.render_one({**booking.__dict__, "service_name": booking.service.name})
+    """``BookingSerializer``'s output for one booking whose service and resource are loaded (as writes return it)."""
+    resource = {"id": booking.resource_id, "name": booking.resource.name}
+    return _renderer.render_one({**booking.__dict__, "service_name": booking.service.name, "resource": resource})
 
 
 class ServiceIdField(serializers.PrimaryKeyRelatedField):
@@ -58,6 +72,13 @@ class ServiceIdField(serializers.PrimaryKeyRelatedField):
         if service is None or not service_visible(service, user=self.context.get("user")):
             self.fail("does_not_exist", pk_value=pk)
         return service
+
+
+RESOURCE_ID = serializers.IntegerField(
+    required=False,
+    help_text="The resource to book (it must deliver the service and work then); "
+    "without it, any available one: free, and with the fewest bookings that day.",
+)
 
 
 class BookingCreateSerializer(InputSerializer):
@@ -76,6 +97,7 @@ class BookingCreateSerializer(InputSerializer):
     )
     start_time = AwareDateTimeField()
     end_time = AwareDateTimeField(required=False, help_text="Defaults to start_time + the service's duration.")
+    resource_id = RESOURCE_ID
     notes = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
 
 
@@ -84,6 +106,9 @@ class BookingUpdateSerializer(InputSerializer):
 
     start_time = AwareDateTimeField(required=False)
     end_time = AwareDateTimeField(required=False)
+    resource_id = serializers.IntegerField(
+        required=False, help_text="Move to this resource; a move otherwise stays on its own when free."
+    )
     notes = serializers.CharField(max_length=2000, allow_blank=True, required=False)
     status = serializers.ChoiceField(
         choices=[Booking.Status.CANCELLED],

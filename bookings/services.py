@@ -10,7 +10,7 @@ the notice, horizon, cap and cancellation cutoff; ``None`` is the system.
 
 import functools
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.db import transaction
 from django.db.models import F, ProtectedError, QuerySet
@@ -19,10 +19,10 @@ from django.utils import timezone
 from bookings import history, rules, selectors
 from bookings.calendar import token_digest
 from bookings.models import Booking, BookingEvent, CalendarFeed
-from bookings.writes import locked_copy, write_booking
+from bookings.writes import Placement, locked_copy, write_booking
 from bookit.domain_errors import ConflictError, DomainError
 from catalog.models import Service
-from catalog.schedule import Schedule
+from catalog.schedule import Schedule, local_instant
 
 Status = Booking.Status
 Action = BookingEvent.Action
@@ -42,6 +42,7 @@ def booking_create(
     service: Service,
     start_time: datetime,
     end_time: datetime | None = None,
+    resource_id: int | None = None,
     notes: str = "",
     actor=None,
     now: datetime | None = None,
@@ -51,14 +52,20 @@ def booking_create(
     ``end_time`` defaults to ``start_time + service.duration_minutes``. The
     policy (``bookings.rules.check_period``) holds for everyone but notice and
     horizon, which a staff ``actor`` may skip, as they may the per-user cap.
-    The booking keeps the service's buffer free after its end.
+    The booking keeps the service's buffer free after its end. It goes on
+    resource ``resource_id``, or on any available one (``place``): a resource
+    that delivers the service, works then and is free, the fairest first. A
+    group session's booking (capacity above 1) starts on the slot grid and
+    takes the lowest free seat.
     """
     now = now or timezone.now()
     staff = _is_staff(actor)
     rules.check_bookable(service)
     end_time = end_time or rules.end_after(start_time, timedelta(minutes=service.duration_minutes))
     rules.check_times(start_time, end_time, now=now)
-    rules.check_period(service, Schedule.of(service), start_time, end_time, now=now, by_staff=staff)
+    schedule = Schedule.of(service)
+    rules.check_period(service, schedule, start_time, end_time, now=now, by_staff=staff)
+    rules.check_session(service, schedule, start_time, end_time)
     booking = Booking(
         user=user,
         service=service,
@@ -67,18 +74,48 @@ def booking_create(
         notes=notes,
         buffer_minutes=service.buffer_minutes,
     )
+    placement = place(service, schedule, start_time, end_time, resource_id=resource_id)
     cap = None if staff else service.max_active_bookings_per_user
     as_unknown = not staff  # a customer is told an inactive service is unknown (the catalog hides it)
+    write = functools.partial(
+        write_booking, booking, action=Action.CREATED, actor_id=_actor_id(actor), placement=placement
+    )
     if cap is None:
         # Nothing to count: one statement, which also holds the service active until it commits.
-        still_bookable = functools.partial(rules.check_still_bookable, service, as_unknown=as_unknown)
-        return write_booking(booking, action=Action.CREATED, actor_id=_actor_id(actor), still_bookable=still_bookable)
+        return write(still_bookable=functools.partial(rules.check_still_bookable, service, as_unknown=as_unknown))
 
     def check() -> None:  # under the service's lock, just before the INSERT
         rules.check_still_bookable(service, as_unknown=as_unknown)
         rules.check_active_cap(user, service, cap, now=now)
 
-    return write_booking(booking, action=Action.CREATED, actor_id=_actor_id(actor), check=check)
+    return write(check=check)
+
+
+def place(
+    service: Service,
+    schedule: Schedule,
+    start: datetime,
+    end: datetime,
+    *,
+    resource_id: int | None = None,
+    keep: int | None = None,
+) -> Placement:
+    """Where a booking of ``[start, end)`` may go: the resources that deliver ``service`` and work then
+    (``rules.working_resources``), with ``keep`` (a moved booking's resource) tried first when it qualifies.
+
+    Fairness counts bookings on the start's local date in the service's zone.
+    """
+    resources = [resource.id for resource in rules.working_resources(service, start, end, resource_id=resource_id)]
+    keep_first = keep in resources and len(resources) > 1
+    if keep_first:
+        resources.remove(keep)
+        resources.insert(0, keep)
+    day = start.astimezone(schedule.zone).date()
+    bounds = (
+        local_instant(day, time(0), schedule.zone),
+        local_instant(day + timedelta(days=1), time(0), schedule.zone),
+    )
+    return Placement(tuple(resources), bounds, capacity=service.capacity, keep_first=keep_first)
 
 
 @transaction.atomic
@@ -87,6 +124,7 @@ def booking_reschedule(
     booking: Booking,
     start_time: datetime | None = None,
     end_time: datetime | None = None,
+    resource_id: int | None = None,
     actor=None,
     now: datetime | None = None,
 ) -> Booking:
@@ -94,7 +132,9 @@ def booking_reschedule(
 
     Moving only ``start_time`` keeps the booking's length; the new period meets
     the service's policy and the same exclusion constraint as a new booking,
-    with the service's current buffer. Owners cannot move a booking inside the
+    with the service's current buffer. It stays on its resource when that is
+    free then, else moves to another the way a new booking is placed (or to
+    ``resource_id``). Owners cannot move a booking inside the
     cancellation cutoff; staff can. A moved confirmed booking is pending
     again: staff confirmed the old time, not the new one.
     """
@@ -108,7 +148,10 @@ def booking_reschedule(
     new_start = start_time or booking.start_time
     new_end = end_time or rules.end_after(new_start, booking.end_time - booking.start_time)
     rules.check_times(new_start, new_end, now=now)
-    rules.check_period(service, Schedule.of(service), new_start, new_end, now=now, by_staff=staff)
+    schedule = Schedule.of(service)
+    rules.check_period(service, schedule, new_start, new_end, now=now, by_staff=staff)
+    rules.check_session(service, schedule, new_start, new_end)
+    placement = place(service, schedule, new_start, new_end, resource_id=resource_id, keep=booking.resource_id)
     changes = {
         "start_time": new_start,
         "end_time": new_end,
@@ -117,7 +160,9 @@ def booking_reschedule(
         "sequence": booking.sequence + 1,
     }
     check = functools.partial(rules.check_still_bookable, service, as_unknown=False)  # under the lock
-    return write_booking(booking, changes, action=Action.RESCHEDULED, actor_id=_actor_id(actor), check=check)
+    return write_booking(
+        booking, changes, action=Action.RESCHEDULED, actor_id=_actor_id(actor), placement=placement, check=check
+    )
 
 
 @transaction.atomic
@@ -138,14 +183,18 @@ def booking_apply_changes(
     reason: str | None = None,
     start_time: datetime | None = None,
     end_time: datetime | None = None,
+    resource_id: int | None = None,
     notes: str | None = None,
 ) -> Booking:
     """One ``PATCH /bookings/{id}``: reschedule and/or edit notes, or cancel; all or nothing."""
-    if cancel and (start_time is not None or end_time is not None):
+    moving = start_time is not None or end_time is not None or resource_id is not None
+    if cancel and moving:
         raise DomainError("Cancel or reschedule, not both in one request.", code="cancel_and_move")
     rules.check_cancellation_reason(cancelling=cancel, reason=reason)
-    if start_time is not None or end_time is not None:
-        booking = booking_reschedule(booking=booking, start_time=start_time, end_time=end_time, actor=actor)
+    if moving:
+        booking = booking_reschedule(
+            booking=booking, start_time=start_time, end_time=end_time, resource_id=resource_id, actor=actor
+        )
     if notes is not None:
         booking = booking_edit_notes(booking=booking, notes=notes, actor=actor)
     if cancel:

@@ -95,6 +95,7 @@ class BookingViewSet(ModelViewSet):
                 offset=offset,
                 status=filters.get("status") or None,
                 service=filters.get("service"),
+                resource=filters.get("resource"),
                 owner=filters.get("user"),
                 start=start,
                 end=end,

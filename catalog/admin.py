@@ -42,12 +42,14 @@ class ExceptionFormSet(IntervalFormSet):
 class WorkingHoursInline(admin.TabularInline):
     model = WorkingHours
     formset = WorkingHoursFormSet
+    exclude = ("resource",)  # a service's rows; ResourceAdmin has its own
     extra = 0
 
 
 class ScheduleExceptionInline(admin.TabularInline):
     model = ScheduleException
     formset = ExceptionFormSet
+    exclude = ("resource",)
     extra = 0
 
 

@@ -13,6 +13,7 @@ MAX_LENGTH = 31 * 1440  # minutes: a month, for room hire
 MAX_NOTICE = 366 * 1440
 MAX_REMINDERS = 5
 MAX_REMINDER_MINUTES = 30 * 1440
+MAX_CAPACITY = 1000
 
 
 def default_reminders() -> list[int]:
@@ -64,6 +65,13 @@ class Service(TimestampedModel):
     notify_email = models.EmailField(
         blank=True, help_text="Told of each new booking waiting for confirmation [STAFF_NOTIFICATION_EMAILS]."
     )
+    # Group sessions: above 1, bookings start on the slot grid, last the duration, and up to
+    # `capacity` of them share a session on one resource, each on its own seat (bookings migration 0010).
+    capacity = models.PositiveIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_CAPACITY)],
+        help_text="People per session; 1: one booking per slot.",
+    )
 
     # Kept by a trigger on reviews_review (reviews migration 0002), in the review's own
     # transaction: a list of services reads its ratings without aggregating every review.
@@ -89,6 +97,11 @@ class Service(TimestampedModel):
                 condition=Q(duration_minutes__gte=1, duration_minutes__lte=1440),
                 name="catalog_service_duration_1_to_1440",
                 violation_error_message="Duration must be between 1 and 1440 minutes.",
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity__gte=1, capacity__lte=MAX_CAPACITY),
+                name="catalog_service_capacity_1_to_1000",
+                violation_error_message=f"Capacity must be between 1 and {MAX_CAPACITY}.",
             ),
         ]
         indexes = [
@@ -126,10 +139,16 @@ class Service(TimestampedModel):
         return self.slot_step_minutes or self.duration_minutes
 
 
-class WorkingHours(models.Model):
-    """One interval of a service's week, in its local time: Monday (1) 09:00-12:00, say."""
+def _schedule_owner() -> Q:
+    """A schedule row belongs to exactly one service or one resource."""
+    return Q(service__isnull=False, resource__isnull=True) | Q(service__isnull=True, resource__isnull=False)
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="working_hours")
+
+class WorkingHours(models.Model):
+    """One interval of a service's (or a resource's) week, in its local time: Monday (1) 09:00-12:00, say."""
+
+    service = models.ForeignKey(Service, null=True, on_delete=models.CASCADE, related_name="working_hours")
+    resource = models.ForeignKey("Resource", null=True, on_delete=models.CASCADE, related_name="working_hours")
     weekday = models.PositiveSmallIntegerField(help_text="ISO weekday: 1 = Monday ... 7 = Sunday.")
     start = models.TimeField()
     end = models.TimeField()
@@ -140,6 +159,7 @@ class WorkingHours(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(weekday__gte=1, weekday__lte=7), name="catalog_hours_iso_weekday"),
             models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="catalog_hours_end_after_start"),
+            models.CheckConstraint(condition=_schedule_owner(), name="catalog_hours_one_owner"),
         ]
 
     def __str__(self):
@@ -147,9 +167,10 @@ class WorkingHours(models.Model):
 
 
 class ScheduleException(models.Model):
-    """A date with other hours (``start``/``end``), or closed all day (neither)."""
+    """A date with other hours (``start``/``end``), or closed all day (neither); of a service or a resource."""
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="exceptions")
+    service = models.ForeignKey(Service, null=True, on_delete=models.CASCADE, related_name="exceptions")
+    resource = models.ForeignKey("Resource", null=True, on_delete=models.CASCADE, related_name="exceptions")
     date = models.DateField()
     start = models.TimeField(null=True, blank=True)
     end = models.TimeField(null=True, blank=True)
@@ -161,8 +182,49 @@ class ScheduleException(models.Model):
                 condition=Q(start__isnull=True, end__isnull=True) | Q(end__gt=models.F("start")),
                 name="catalog_exception_closed_or_end_after_start",
             ),
+            models.CheckConstraint(condition=_schedule_owner(), name="catalog_exception_one_owner"),
         ]
 
     def __str__(self):
         hours = f"{self.start:%H:%M}-{self.end:%H:%M}" if self.start else "closed"
         return f"{self.date} {hours}"
+
+
+class Resource(TimestampedModel):
+    """Who or what delivers bookings: a stylist, a room, a projector. Never in two bookings at once.
+
+    A resource delivers the ``services`` linked to it, inside its own hours (in
+    its own ``timezone``) and its exceptions; without weekly hours only the
+    service's hours apply. Every booking holds one resource, and the exclusion
+    constraint on bookings (``resource_id WITH =``) keeps a resource's bookings
+    apart whatever their services. Each service gets a resource of its own,
+    named after it, when it is created (a trigger, catalog migration 0006), so
+    one service is still one calendar with no extra step.
+    """
+
+    class Kind(models.TextChoices):
+        STAFF = "staff"
+        ROOM = "room"
+        EQUIPMENT = "equipment"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STAFF)
+    is_active = models.BooleanField(default=True)
+    timezone = models.CharField(max_length=64, default="UTC", help_text="IANA name; working hours are in this zone.")
+    services = models.ManyToManyField(Service, related_name="resources", blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["staff", "room", "equipment"]), name="catalog_resource_kind"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        super().clean()
+        if not is_known_timezone(self.timezone):
+            raise ValidationError(
+                {"timezone": f"Unknown time zone {self.timezone!r}; use an IANA name such as Europe/Berlin."}
+            )

@@ -88,31 +88,42 @@ class Schedule:
     def of(cls, service) -> "Schedule":
         """From a service read by ``catalog.selectors.service_by_id_with_schedule`` (its hours and exceptions
         as rows), or one whose ``working_hours`` and ``exceptions`` are loaded (or loadable: two queries)."""
-        weekly: dict = defaultdict(list)
-        exceptions: dict = defaultdict(list)
-        for weekday, start, end in cls._rows(service, "schedule_hours", "working_hours", "weekday"):
-            weekly[weekday].append((start, end))
-        for day, start, end in cls._rows(service, "schedule_exceptions", "exceptions", "date"):
-            intervals = exceptions[day]  # a closed date is a key without intervals
-            if start is not None:
-                intervals.append((start, end))
-        return cls(zoneinfo.ZoneInfo(service.timezone), dict(weekly), dict(exceptions))
+        hours = getattr(service, "schedule_hours", None)
+        if hours is not None:
+            return cls.from_rows(service.timezone, hours, service.schedule_exceptions)
+        weekly = [(row.weekday, row.start, row.end) for row in service.working_hours.all()]
+        exceptions = [(row.date, row.start, row.end) for row in service.exceptions.all()]
+        return cls._build(service.timezone, weekly, exceptions)
 
-    @staticmethod
-    def _rows(service, annotation: str, relation: str, key: str) -> Iterator[tuple]:
-        rows = getattr(service, annotation, None)
-        if rows is None:
-            for row in getattr(service, relation).all():
-                yield getattr(row, key), row.start, row.end
-            return
-        parse = date.fromisoformat if key == "date" else int
-        for row in rows:
+    @classmethod
+    def from_rows(cls, zone: str, hours: list[dict], exceptions: list[dict]) -> "Schedule":
+        """From JSON rows (``{"weekday"|"date", "start", "end"}``, times as ISO text) in ``zone``."""
+
+        def parse(row: dict, key: str, kind) -> tuple:
             start, end = row["start"], row["end"]
-            yield (
-                parse(row[key]),
+            return (
+                kind(row[key]),
                 time.fromisoformat(start) if start is not None else None,
                 time.fromisoformat(end) if end is not None else None,
             )
+
+        return cls._build(
+            zone,
+            [parse(row, "weekday", int) for row in hours],
+            [parse(row, "date", date.fromisoformat) for row in exceptions],
+        )
+
+    @classmethod
+    def _build(cls, zone: str, weekly_rows: Iterable[tuple], exception_rows: Iterable[tuple]) -> "Schedule":
+        weekly: dict = defaultdict(list)
+        exceptions: dict = defaultdict(list)
+        for weekday, start, end in weekly_rows:
+            weekly[weekday].append((start, end))
+        for day, start, end in exception_rows:
+            intervals = exceptions[day]  # a closed date is a key without intervals
+            if start is not None:
+                intervals.append((start, end))
+        return cls(zoneinfo.ZoneInfo(zone), dict(weekly), dict(exceptions))
 
     def wall_intervals(self, day: date) -> list[tuple[time, time]] | None:
         """``day``'s intervals in wall-clock time; ``None`` when the date is open all day."""

@@ -1,6 +1,7 @@
 """Reads of the catalog. The one home of "who sees which services": ``service_list_visible``."""
 
 import functools
+from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery
@@ -9,6 +10,7 @@ from django.db.models.functions import Cast, Coalesce, NullIf, Round
 from bookit.db.replicas import read_connection
 from bookit.domain_errors import NotFoundError
 from catalog.models import Service
+from catalog.schedule import Schedule
 
 # rating_sum / review_count, rounded to 2 places; NULL for a service without reviews.
 AVERAGE_RATING = Round(
@@ -63,14 +65,56 @@ def service_list_detailed(*, user) -> QuerySet[Service]:
 # booking and every availability read needs them, and building this with the ORM (two
 # subqueries) cost more than running it. Schedule.of reads the arrays.
 _SERVICE_FIELDS = [field for field in Service._meta.concrete_fields if field.name != "search_vector"]
-_SERVICE_WITH_SCHEDULE = """
-SELECT {columns},
+# A schedule's rows as JSON arrays, of `{owner}_id = {alias}.id`: what Schedule.from_rows reads.
+_SCHEDULE_ROWS = """
     (SELECT coalesce(json_agg(json_build_object('weekday', weekday, 'start', start, 'end', "end")), '[]')
-       FROM catalog_workinghours WHERE service_id = s.id),
+       FROM catalog_workinghours WHERE {owner}_id = {alias}.id),
     (SELECT coalesce(json_agg(json_build_object('date', date, 'start', start, 'end', "end")), '[]')
-       FROM catalog_scheduleexception WHERE service_id = s.id)
+       FROM catalog_scheduleexception WHERE {owner}_id = {alias}.id)"""
+# The active resources that deliver service `s.id`, each with its own schedule, by id.
+_SERVICE_RESOURCES = """
+    (SELECT coalesce(json_agg(json_build_array(r.id, r.name, r.timezone, {resource_schedule}) ORDER BY r.id), '[]')
+       FROM catalog_resource AS r JOIN catalog_resource_services AS link ON link.resource_id = r.id
+      WHERE link.service_id = s.id AND r.is_active)""".format(
+    resource_schedule=_SCHEDULE_ROWS.format(owner="resource", alias="r")
+)
+_SERVICE_WITH_SCHEDULE = """
+SELECT {columns}, {schedule}, {resources}
 FROM catalog_service AS s WHERE id = %s
-""".format(columns=", ".join(f"s.{connection.ops.quote_name(field.column)}" for field in _SERVICE_FIELDS))  # noqa: S608
+""".format(  # noqa: S608
+    columns=", ".join(f"s.{connection.ops.quote_name(field.column)}" for field in _SERVICE_FIELDS),
+    schedule=_SCHEDULE_ROWS.format(owner="service", alias="s"),
+    resources=_SERVICE_RESOURCES,
+)
+_RESOURCES_OF_SERVICE = f"SELECT {_SERVICE_RESOURCES} FROM catalog_service AS s WHERE id = %s"  # noqa: S608
+
+
+@dataclass(frozen=True)
+class BookableResource:
+    """An active resource that delivers a service, with its own hours (``Schedule``; empty: always open)."""
+
+    id: int
+    name: str
+    schedule: Schedule
+
+
+def _bookable(rows) -> list[BookableResource]:
+    return [
+        BookableResource(pk, name, Schedule.from_rows(zone, hours, exceptions))
+        for pk, name, zone, hours, exceptions in rows
+    ]
+
+
+def bookable_resources(service: Service) -> list[BookableResource]:
+    """The active resources that deliver ``service``, by id: read with it by ``service_by_id_with_schedule``,
+    or in one query for a service read otherwise (the admin's, a booking's)."""
+    rows = getattr(service, "resource_rows", None)
+    if rows is None:
+        with connection.cursor() as cursor:
+            cursor.execute(_RESOURCES_OF_SERVICE, [service.pk])
+            found = cursor.fetchone()
+        rows = found[0] if found else []
+    return _bookable(rows)
 
 
 def service_by_id_with_schedule(pk: int) -> Service | None:
@@ -80,8 +124,8 @@ def service_by_id_with_schedule(pk: int) -> Service | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    service = Service.from_db(connection.alias, [field.attname for field in _SERVICE_FIELDS], row[:-2])
-    service.schedule_hours, service.schedule_exceptions = row[-2:]
+    service = Service.from_db(connection.alias, [field.attname for field in _SERVICE_FIELDS], row[:-3])
+    service.schedule_hours, service.schedule_exceptions, service.resource_rows = row[-3:]
     return service
 
 

@@ -25,6 +25,7 @@ class ServicePolicy(TypedDict, total=False):
     slot_step_minutes: int | None
     cancellation_cutoff_hours: int
     max_active_bookings_per_user: int | None
+    capacity: int  # people per session; above 1 the service runs group sessions
     reminder_minutes_before: list[int]  # reminders this many minutes before each booking (notifications)
     notify_email: str  # staff address told of new pending bookings
     working_hours: list[dict]  # {"weekday": 1..7, "start": time, "end": time}; replaces the week

@@ -21,5 +21,7 @@ class BookingFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     service = factory.SubFactory(ServiceFactory)
+    # The service's own resource (made with it) unless given: one service, one calendar.
+    resource = factory.LazyAttribute(lambda b: b.service.resources.order_by("id").first())
     start_time = factory.Sequence(lambda n: future(24 + 2 * n))
     end_time = factory.LazyAttribute(lambda b: b.start_time + timedelta(hours=1))

@@ -128,7 +128,13 @@ class TestEndpoint:
         assert len(slots(anon, service, "2027-02-01", "2027-02-02")["slots"]) == 24
         form = {
             **{"name": service.name, "description": "", "price": "25.00", "duration_minutes": 60, "is_active": "on"},
-            **{"timezone": "UTC", "buffer_minutes": 0, "min_notice_minutes": 0, "cancellation_cutoff_hours": 0},
+            **{
+                "timezone": "UTC",
+                "buffer_minutes": 0,
+                "min_notice_minutes": 0,
+                "cancellation_cutoff_hours": 0,
+                "capacity": 1,
+            },
             **{"exceptions-TOTAL_FORMS": 0, "exceptions-INITIAL_FORMS": 0},
             **{"working_hours-TOTAL_FORMS": 1, "working_hours-INITIAL_FORMS": 0},
             **{"working_hours-0-weekday": 1, "working_hours-0-start": "10:00", "working_hours-0-end": "12:00"},

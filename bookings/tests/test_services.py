@@ -118,7 +118,11 @@ class TestDatabaseGuards:
     def test_model_validation_knows_the_exclusion_constraint(self):
         booking = BookingFactory()
         clash = Booking(
-            user=booking.user, service=booking.service, start_time=booking.start_time, end_time=booking.end_time
+            user=booking.user,
+            service=booking.service,
+            resource=booking.resource,
+            start_time=booking.start_time,
+            end_time=booking.end_time,
         )
         with pytest.raises(ValidationError) as error:
             clash.validate_constraints()

@@ -19,6 +19,7 @@ INLINES = {
 }
 FORM = {
     **{"name": "Sauna", "description": "Finnish sauna", "price": "15.00", "duration_minutes": 30, "is_active": "on"},
+    "capacity": 1,
     **POLICY,
     **INLINES,
 }

@@ -26,12 +26,12 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from accounts.models import User
 from bookings.models import Booking
-from catalog.models import Service
+from catalog.models import Resource, Service
 from demo.logins import DEMO_ADMIN, DEMO_USER, DEMO_USER_DOMAIN
 from reviews.models import Review
 
@@ -160,6 +160,9 @@ class Command(BaseCommand):
             return 0, 0
         demo_users = User.objects.filter(Q(email__endswith="@" + DEMO_USER_DOMAIN) | Q(email=DEMO_USER[0]))
         users = list(demo_users.values_list("pk", flat=True))
+        # Each service's own resource (made with it): demo bookings keep one calendar per service.
+        links = Resource.services.through.objects.filter(service__in=services)
+        self.own_resource = dict(links.values_list("service_id").annotate(Min("resource_id")))
         last_end = dict(Booking.objects.filter(service__in=services).values_list("service").annotate(Max("end_time")))
         share, extra = divmod(missing, len(services))
         plans = [(service, share + (i < extra)) for i, service in enumerate(services)]
@@ -207,6 +210,7 @@ class Command(BaseCommand):
         booking = Booking(
             user_id=user_id,
             service_id=service.pk,
+            resource_id=self.own_resource[service.pk],
             start_time=start,
             end_time=end,
             status=status,
