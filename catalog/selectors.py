@@ -75,13 +75,13 @@ _SCHEDULE_ROWS = """
 _SERVICE_RESOURCES = """
     (SELECT coalesce(json_agg(json_build_array(r.id, r.name, r.timezone, {resource_schedule}) ORDER BY r.id), '[]')
        FROM catalog_resource AS r JOIN catalog_resource_services AS link ON link.resource_id = r.id
-      WHERE link.service_id = s.id AND r.is_active)""".format(
+      WHERE link.service_id = s.id AND r.is_active)""".format(  # noqa: S608
     resource_schedule=_SCHEDULE_ROWS.format(owner="resource", alias="r")
 )
 _SERVICE_WITH_SCHEDULE = """
 SELECT {columns}, {schedule}, {resources}
 FROM catalog_service AS s WHERE id = %s
-""".format(  # noqa: S608
+""".format(
     columns=", ".join(f"s.{connection.ops.quote_name(field.column)}" for field in _SERVICE_FIELDS),
     schedule=_SCHEDULE_ROWS.format(owner="service", alias="s"),
     resources=_SERVICE_RESOURCES,
