@@ -20,6 +20,7 @@ from bookings.calendar import CalendarNegotiation, ICalendarRenderer, calendar_o
 from bookings.filters import BookingFilter
 from bookings.models import Booking
 from bookings.serializers import (
+    WINDOW_BOUND,
     AvailabilityQuerySerializer,
     AvailabilitySerializer,
     BookingCreateSerializer,
@@ -42,8 +43,6 @@ CONFLICT = {409: ErrorSerializer}
 # Writes a client may retry safely with an Idempotency-Key (accounts/idempotency.py).
 RETRYABLE = {"parameters": [idempotency.PARAMETER]}
 RETRY_ERRORS = {409: ErrorSerializer, 422: ErrorSerializer}
-# ?from= and ?to= of the availability: either a date or a date-time (bookings.serializers.WindowBoundField).
-WINDOW_BOUND = {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
 # The calendar views answer text/calendar only, whatever the client accepts (errors are JSON):
 # a schema declaring JSON too made generated clients read the calendar as JSON, and fail.
 CALENDAR = {"renderer_classes": [ICalendarRenderer], "content_negotiation_class": CalendarNegotiation}
