@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC
 
 from icalendar import Calendar, Event
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
 from bookings.models import Booking
@@ -61,10 +62,10 @@ def calendar_of(bookings: Iterable[Booking], *, name: str, method: str | None = 
 
 
 class ICalendarRenderer(BaseRenderer):
-    """Lets a calendar app's ``Accept: text/calendar`` through content negotiation.
+    """The calendar views' one renderer: ``text/calendar`` is what their schema declares.
 
     The calendar views answer with the ICS bytes themselves; what this renders
-    is an error, which stays the usual JSON error body.
+    is an error, which stays the usual JSON error body (``application/json``).
     """
 
     media_type = "text/calendar"
@@ -78,3 +79,17 @@ class ICalendarRenderer(BaseRenderer):
         if response is not None:
             response["Content-Type"] = "application/json"
         return json.dumps(data).encode()
+
+
+class CalendarNegotiation(DefaultContentNegotiation):
+    """The calendar, whatever ``Accept`` or ``?format=`` asks for: never a 406.
+
+    A calendar has one representation, and the schema declares only it. Calendar
+    apps send all sorts of ``Accept`` headers, and generated clients often send
+    ``Accept: application/json`` out of habit; a 406 would break a subscription
+    and help no one. RFC 9110 (12.5.1) lets a server disregard ``Accept``; the
+    ``Content-Type`` says what came.
+    """
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type

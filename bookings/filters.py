@@ -1,7 +1,6 @@
 from datetime import timedelta
 
 import django_filters
-from django import forms
 from django.core.exceptions import ValidationError as FormValidationError
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import F
@@ -11,7 +10,7 @@ from rest_framework.exceptions import ValidationError
 
 from bookings.models import Booking, TsTzRange
 from bookit.api.fields import NAIVE_MESSAGE, RANGE_MESSAGE, as_utc
-from bookit.api.filters import FilterSet
+from bookit.api.filters import FilterSet, IdFilter
 
 
 class AwareIsoDateTimeField(IsoDateTimeField):
@@ -36,12 +35,6 @@ class AwareIsoDateTimeField(IsoDateTimeField):
 
 class AwareIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = AwareIsoDateTimeField
-
-
-class IdFilter(django_filters.NumberFilter):
-    """A whole number: ``2.5`` is an error, not id 2."""
-
-    field_class = forms.IntegerField
 
 
 class BookingFilter(FilterSet):

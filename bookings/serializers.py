@@ -2,6 +2,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bookings.models import Booking, BookingEvent
@@ -128,6 +129,11 @@ class BookingStatusSerializer(InputSerializer):
     cancellation_reason = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
 
 
+# WindowBoundField in the schema: generated clients take a date or a date-time (``?from=`` and ``?to=``).
+WINDOW_BOUND = {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
+
+
+@extend_schema_field(WINDOW_BOUND)
 class WindowBoundField(serializers.Field):
     """A date (midnight at its start, in the answer's zone) or a date-time with a UTC offset."""
 

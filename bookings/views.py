@@ -16,10 +16,11 @@ from rest_framework.response import Response
 from accounts import idempotency
 from accounts.idempotency import idempotent
 from bookings import selectors, services
-from bookings.calendar import ICalendarRenderer, calendar_of
+from bookings.calendar import CalendarNegotiation, ICalendarRenderer, calendar_of
 from bookings.filters import BookingFilter
 from bookings.models import Booking
 from bookings.serializers import (
+    WINDOW_BOUND,
     AvailabilityQuerySerializer,
     AvailabilitySerializer,
     BookingCreateSerializer,
@@ -42,8 +43,13 @@ CONFLICT = {409: ErrorSerializer}
 # Writes a client may retry safely with an Idempotency-Key (accounts/idempotency.py).
 RETRYABLE = {"parameters": [idempotency.PARAMETER]}
 RETRY_ERRORS = {409: ErrorSerializer, 422: ErrorSerializer}
-CALENDAR_RENDERERS = [JSONRenderer, ICalendarRenderer]
-ICS_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="An RFC 5545 calendar (`text/calendar`).")
+# The calendar views answer text/calendar only, whatever the client accepts (errors are JSON):
+# a schema declaring JSON too made generated clients read the calendar as JSON, and fail.
+CALENDAR = {"renderer_classes": [ICalendarRenderer], "content_negotiation_class": CalendarNegotiation}
+ICS_RESPONSE = OpenApiResponse(
+    OpenApiTypes.STR,
+    description="An RFC 5545 calendar, `text/calendar` whatever `Accept` says (errors are JSON).",
+)
 
 
 @extend_schema_view(
@@ -125,7 +131,7 @@ class BookingViewSet(ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="The booking as an iCalendar event (owner or admin)", responses={200: ICS_RESPONSE})
-    @action(detail=True, methods=["get"], url_path="ics", renderer_classes=CALENDAR_RENDERERS, filterset_class=None)
+    @action(detail=True, methods=["get"], url_path="ics", filterset_class=None, **CALENDAR)
     def ics(self, request, pk=None):
         booking = self.get_object()
         return _ics(calendar_of([booking], name=booking.service.name), f"booking-{booking.pk}.ics")
@@ -165,8 +171,12 @@ class AvailabilityView(GenericAPIView):
         tags=["services"],
         auth=[{}, {"jwtAuth": []}],
         parameters=[
-            OpenApiParameter("from", str, required=True, description="Date (local midnight) or date-time with offset."),
-            OpenApiParameter("to", str, required=True, description="Exclusive; at most 31 days after `from`."),
+            OpenApiParameter(
+                "from", WINDOW_BOUND, required=True, description="A date (local midnight) or a date-time with offset."
+            ),
+            OpenApiParameter(
+                "to", WINDOW_BOUND, required=True, description="Exclusive, as `from`; at most 31 days after it."
+            ),
             OpenApiParameter("tz", str, description="IANA zone of the answer's offsets (default: the service's)."),
         ],
         responses={200: AvailabilitySerializer},
@@ -223,7 +233,8 @@ class CalendarFeedView(GenericAPIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    renderer_classes = CALENDAR_RENDERERS
+    renderer_classes = CALENDAR["renderer_classes"]
+    content_negotiation_class = CalendarNegotiation
 
     @extend_schema(
         summary="Subscribe to your bookings (the URL from POST /me/calendar-token)",

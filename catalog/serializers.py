@@ -39,7 +39,11 @@ POLICY_FIELDS = [
 ]
 
 
-@extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "09:00"})
+# A local wall-clock time, not an instant: no date, no offset (the service's zone says where).
+CLOCK_TIME_PATTERN = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+@extend_schema_field({"type": "string", "pattern": CLOCK_TIME_PATTERN, "example": "09:00"})
 class ClockTimeField(serializers.TimeField):
     """A wall-clock time as ``HH:MM`` (``HH:MM:SS`` is accepted on input)."""
 

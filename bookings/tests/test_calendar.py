@@ -64,6 +64,38 @@ def test_only_owner_and_admin_read_a_bookings_ics(other_client, admin_client, an
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"  # errors stay JSON
 
 
+@pytest.mark.parametrize(
+    "ask",
+    [
+        {"HTTP_ACCEPT": "application/json"},  # a generated client's habit
+        {"HTTP_ACCEPT": "text/html"},  # a browser without */*
+        {"HTTP_ACCEPT": "text/calendar;q=0.1, application/json"},
+        {"format": "json"},
+        {},
+    ],
+    ids=["json", "html", "json-preferred", "format-json", "none"],
+)
+def test_the_calendars_answer_text_calendar_whatever_the_client_accepts(user_client, anon, booking, ask):
+    """One representation, the one the schema declares: never JSON, never a 406 (bookings.calendar)."""
+    query = "?format=json" if ask.pop("format", None) else ""
+    feed = user_client.post("/me/calendar-token").json()["url"].removeprefix("http://testserver")
+    for client, url in ((user_client, f"/bookings/{booking.id}/ics"), (anon, feed)):
+        response = client.get(url + query, **ask)
+        assert response.status_code == 200, url
+        assert response["Content-Type"] == "text/calendar; charset=utf-8"
+        assert [str(event["uid"]) for event in events(response.content)] == [f"booking-{booking.id}@bookit"]
+
+
+def test_calendar_errors_are_json_whatever_the_client_accepts(user_client, anon, booking):
+    for client, url in ((user_client, "/bookings/999999/ics"), (anon, "/calendar/" + "x" * 43 + ".ics")):
+        for accept in ("text/calendar", "application/json", "text/html"):
+            response = client.get(url, HTTP_ACCEPT=accept)
+            assert (response.status_code, response["Content-Type"]) == (404, "application/json"), (url, accept)
+            assert response.json()["code"] == "not_found"
+    response = anon.get(f"/bookings/{booking.id}/ics", HTTP_ACCEPT="text/calendar")
+    assert (response.status_code, response["Content-Type"]) == (401, "application/json")
+
+
 def test_the_feed_serves_all_of_the_users_bookings_without_other_auth(user, user_client, anon, booking):
     second = services.booking_create(user=user, service=ServiceFactory(name="Sauna"), start_time=future(60))
     url = user_client.post("/me/calendar-token").json()["url"]

@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import ValidationError
 
@@ -38,3 +39,13 @@ class FilterSet(django_filters.FilterSet):
         if errors:
             raise ValidationError(errors)
         return cleaned
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An id: a whole number (``2.5`` is an error, not id 2), typed ``integer`` in the schema.
+
+    django-filter's ``NumberFilter`` takes decimals; the schema's ``IdFilterExtension``
+    (bookit/api/schema.py) types any number filter on a relation as an integer too.
+    """
+
+    field_class = forms.IntegerField
