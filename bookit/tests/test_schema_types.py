@@ -93,6 +93,11 @@ def _schemas(where: str, schema: dict):
             yield from _schemas(where, option)
 
 
+def _reference(typed: dict) -> bool:
+    """A related object shown whole (``"resource": {"id", "name"}``): its own component's ``id`` is walked too."""
+    return "$ref" in typed or any("$ref" in option for option in typed.get("allOf", []))
+
+
 def problems(schema: dict) -> list[str]:
     """Every id not typed ``integer``, time without a time format, and error status that is not an ``Error``."""
     integer_keys, other_keys = _foreign_keys()
@@ -101,7 +106,7 @@ def problems(schema: dict) -> list[str]:
     def check(where: str, name: str, typed: dict, *, parameter: str | None = None) -> None:
         if parameter == "path" and name not in NOT_IDS and typed.get("type") != "integer":
             found.append(f"{where}: a path id typed {typed}")
-        elif is_id(name, integer_keys, other_keys) and typed.get("type") != "integer":
+        elif is_id(name, integer_keys, other_keys) and typed.get("type") != "integer" and not _reference(typed):
             found.append(f"{where}: an id typed {typed}")
         if parameter and typed.get("type") == "number" and name not in AMOUNTS:
             found.append(f"{where}: a number parameter (an id? clients send 1.0): {typed}")
