@@ -82,12 +82,14 @@ def describe_changes(changes: dict, tz_name: str) -> list[str]:
     """``changes`` as lines staff read, ``"start: Mon 7 Dec 2026, 10:00 CET -> Mon 7 Dec 2026, 10:30 CET"``.
 
     Times are shown in ``tz_name`` (the service's zone), ids as ``#2``, an
-    absent value as ``(none)``. Only for people: the API serves ``changes``
-    as they are stored.
+    absent value as ``(none)``; a field that goes from nothing to an empty text
+    (a new booking's notes) is left out. Only for people: the API serves
+    ``changes`` as they are stored.
     """
     return [
         f"{LABELS.get(name, name.replace('_', ' '))}: {_shown(name, before, tz_name)} -> {_shown(name, after, tz_name)}"
         for name, (before, after) in changes.items()
+        if not {before, after} <= {None, ""}
     ]
 
 
