@@ -12,18 +12,38 @@ instance and ``save_model`` has nothing left to do. The admin runs the whole
 view in a transaction, so a failure after that still undoes the write. One
 call per save: no rule is checked twice, and nothing can pass in the form and
 then fail on save with a 500.
+
+Times are the service's local time, as its staff read clocks: the form shows
+and takes start and end in the service's zone (``LocalSplitDateTimeField``,
+``catalog.localtime``), the list, the history and the messages show them with
+the zone's abbreviation. A time the clocks skip or show twice is a form error.
+Date filters and the date hierarchy go by each booking's local date in its own
+service's zone (``LocalStartFilter``; the hierarchy is the
+``local_date_hierarchy`` tag in this app's ``change_list.html``), so "today"
+is each service's today when services sit in several zones.
 """
+
+import calendar
+from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from accounts.models import User
-from bookings import rules, services
+from bookings import rules, selectors, services
+from bookings.history import describe_changes
 from bookings.models import Booking, BookingEvent
 from bookit.admin import DeletesThroughServices
 from bookit.domain_errors import DomainError
+from catalog.admin_forms import LocalSplitDateTimeField
+from catalog.localtime import LocalTimeError, format_local, local_time, local_to_utc
 from catalog.models import Service
 
 Status = Booking.Status
@@ -37,6 +57,7 @@ ERROR_FIELDS = {
 }
 SERVICE_FIELD_TO_FORM = {"service_id": "service"}
 STAFF_CANCEL_REASON = "Cancelled by staff."
+LOCAL_FIELDS = ("start_time", "end_time")  # typed in the service's zone
 
 
 class BookingAdminForm(forms.ModelForm):
@@ -44,15 +65,42 @@ class BookingAdminForm(forms.ModelForm):
 
     actor = None  # the staff member saving, set per request by BookingAdmin.get_form
 
+    start_time = LocalSplitDateTimeField(label="Start time")
+    end_time = LocalSplitDateTimeField(label="End time", required=False)
+
     class Meta:
         model = Booking
         fields = ("user", "service", "start_time", "end_time", "status", "cancellation_reason", "notes")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # A booking keeps its service, so its zone is known; a new booking's is its chosen service's.
+        self.tz_name = self.instance.service.timezone if self.instance.pk else None
+        where = f"{self.tz_name} time, the service's zone" if self.tz_name else "the chosen service's time zone"
+        for name in LOCAL_FIELDS:
+            if name in self.fields:
+                self.fields[name].tz_name = self.tz_name
+                self.fields[name].help_text = f"In {where}."
         if "end_time" in self.fields:
-            self.fields["end_time"].required = False
-            self.fields["end_time"].help_text = "Leave blank: the start time plus the service's duration."
+            self.fields["end_time"].help_text += " Leave blank: the start time plus the service's duration."
+
+    def clean(self):
+        """Turns the local times typed into instants; an unchanged time stays the stored instant, to the second."""
+        data = super().clean()
+        service = data.get("service")
+        tz_name = self.tz_name or (service.timezone if service else None)
+        for name in LOCAL_FIELDS:
+            wall = data.get(name)
+            if wall is None:
+                continue
+            if self.instance.pk and name not in self.changed_data:
+                data[name] = getattr(self.instance, name)
+            elif tz_name is not None:  # else the service is missing: its own error stops the save
+                try:
+                    data[name] = local_to_utc(wall, tz_name)
+                except LocalTimeError as exc:
+                    self.add_error(name, str(exc))
+        return data
 
     def _post_clean(self):
         if self.errors:
@@ -93,13 +141,50 @@ class BookingAdminForm(forms.ModelForm):
 
 
 class BookingEventInline(admin.TabularInline):
-    """The booking's history: read-only, as the database keeps it (a trigger refuses changes)."""
+    """The booking's history, as staff read it: who (by name and email), when and what, in the service's zone.
+
+    Read-only, as the database keeps it (a trigger refuses changes). The
+    actor's name and email and the zone come with the rows (subqueries): one
+    query for the whole history, and an actor whose user was deleted still
+    shows their id.
+    """
 
     model = BookingEvent
-    fields = readonly_fields = ("at", "action", "actor_id", "changes")
+    fields = readonly_fields = ("when", "action", "by", "what")
     ordering = ("at", "id")
     extra = 0
     can_delete = False
+
+    def get_queryset(self, request):
+        actor = User.objects.filter(pk=OuterRef("actor_id"))
+        zone = Service.objects.filter(pk=OuterRef("service_id")).values("timezone")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                actor_email=Subquery(actor.values("email")),
+                actor_name=Subquery(actor.values("full_name")),
+                service_timezone=Subquery(zone),
+            )
+        )
+
+    @admin.display(description="when")
+    def when(self, event):
+        return format_local(event.at, event.service_timezone or "UTC")
+
+    @admin.display(description="by")
+    def by(self, event):
+        if event.actor_id is None:
+            return "system"  # the maintenance jobs (expiry, completion)
+        if event.actor_email is None:
+            return f"user #{event.actor_id} (deleted)"
+        label = f"{event.actor_name} ({event.actor_email})" if event.actor_name else event.actor_email
+        return format_html('<a href="{}">{}</a>', reverse("admin:accounts_user_change", args=[event.actor_id]), label)
+
+    @admin.display(description="changes")
+    def what(self, event):
+        lines = describe_changes(event.changes, event.service_timezone or "UTC")
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -108,14 +193,66 @@ class BookingEventInline(admin.TabularInline):
         return False
 
 
+def parse_period(value: str | None) -> tuple[date, date, str] | None:
+    """``"2026"``, ``"2026-12"`` or ``"2026-12-07"`` as (first date, last date, title); None for anything else."""
+    try:
+        parts = [int(part) for part in (value or "").split("-")]
+        if len(parts) == 1 and len(value) == 4:
+            return date(parts[0], 1, 1), date(parts[0], 12, 31), str(parts[0])
+        if len(parts) == 2:
+            first = date(parts[0], parts[1], 1)
+            last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+            return first, last, f"{first:%B %Y}"
+        if len(parts) == 3:
+            day = date(*parts)
+            return day, day, f"{day:%a} {day.day} {day:%b %Y}"
+    except ValueError:
+        pass
+    return None
+
+
+class LocalStartFilter(admin.SimpleListFilter):
+    """Bookings by the date they start on in their service's zone: today, tomorrow, ..., or a year, month, day.
+
+    The relative choices are counted from each service's own today; the
+    periods are what the date hierarchy links to (``local_date_hierarchy``).
+    """
+
+    title = "start (the service's local date)"
+    parameter_name = "start_local"
+    RELATIVE = {
+        "today": ("Today", 0, 0),
+        "tomorrow": ("Tomorrow", 1, 1),
+        "next7": ("Next 7 days", 0, 6),
+        "past7": ("Past 7 days", -7, -1),
+    }
+
+    def lookups(self, request, model_admin):
+        choices = [(key, label) for key, (label, _, _) in self.RELATIVE.items()]
+        period = parse_period(self.value())
+        return [*choices, (self.value(), period[2])] if period else choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if value in self.RELATIVE:
+            _, first, last = self.RELATIVE[value]
+            return selectors.booking_filter_local_days_from_today(queryset, first=first, last=last, now=timezone.now())
+        period = parse_period(value)
+        if period is None:
+            raise IncorrectLookupParameters(f"Unknown date {value!r}.")
+        return selectors.booking_filter_local_dates(queryset, first=period[0], last=period[1])
+
+
 @admin.register(Booking)
 class BookingAdmin(DeletesThroughServices, admin.ModelAdmin):
     form = BookingAdminForm
     inlines = (BookingEventInline,)
-    list_display = ("id", "user", "service", "start_time", "end_time", "status")
-    list_filter = ("status", "service", "start_time")
+    list_display = ("id", "user", "service", "local_start", "local_end", "status")
+    list_filter = ("status", "service", LocalStartFilter)
     list_select_related = ("user", "service")
-    date_hierarchy = "start_time"
+    # No date_hierarchy: Django's would cut days in UTC; change_list.html draws one by local dates.
     search_fields = ("user__email", "service__name")
     autocomplete_fields = ("user", "service")
     show_full_result_count = False  # one COUNT per page, not two, on a large table
@@ -142,13 +279,36 @@ class BookingAdmin(DeletesThroughServices, admin.ModelAdmin):
             return ("user", "service", "start_time", "end_time", "notes")
         return (
             *("user", "service", "start_time", "end_time", "status", "cancellation_reason", "notes"),
-            *("cancelled_at", "created_at", "updated_at"),
+            *("cancelled", "created", "updated"),
         )
 
     def get_readonly_fields(self, request, obj=None):
         # A booking keeps its user and service; the API cannot change them either.
         moved = ("user", "service") if obj else ()
-        return (*moved, "cancelled_at", "created_at", "updated_at")
+        return (*moved, "cancelled", "created", "updated")
+
+    @admin.display(description="start", ordering="start_time")
+    def local_start(self, booking):
+        return format_local(booking.start_time, booking.service.timezone)
+
+    @admin.display(description="end", ordering="end_time")
+    def local_end(self, booking):
+        """Only the time when the booking ends on the day it starts (locally)."""
+        tz_name = booking.service.timezone
+        same_day = local_time(booking.start_time, tz_name).date() == local_time(booking.end_time, tz_name).date()
+        return format_local(booking.end_time, tz_name, date_part=not same_day)
+
+    @admin.display(description="cancelled at")
+    def cancelled(self, booking):
+        return format_local(booking.cancelled_at, booking.service.timezone)
+
+    @admin.display(description="created at")
+    def created(self, booking):
+        return format_local(booking.created_at, booking.service.timezone)
+
+    @admin.display(description="updated at")
+    def updated(self, booking):
+        return format_local(booking.updated_at, booking.service.timezone)
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)

@@ -12,12 +12,19 @@ from django.utils import timezone
 
 from bookings.models import Booking, BookingEvent
 from bookit.utc import iso_z
+from catalog.localtime import format_local
 
 # What an event shows of a booking, before and after.
 FIELDS = (
     *("service_id", "resource_id", "seat", "user_id", "start_time", "end_time", "status", "notes"),
     *("cancelled_at", "cancellation_reason"),
 )
+
+
+# How staff read a field's name, and the fields whose values are instants (kept as ISO ``Z`` strings).
+LABELS = {"service_id": "service", "user_id": "user", "start_time": "start", "end_time": "end"}
+INSTANTS = {"start_time", "end_time", "cancelled_at"}
+SHOWN_CHARACTERS = 80  # of a long text (notes, a reason): enough to recognise it
 
 
 def snapshot(booking: Booking) -> dict:
@@ -72,3 +79,31 @@ def record_system_moves(rows: Iterable[tuple[int, int, int]], *, action: str, ch
         )
         for booking_id, service_id, owner_id in rows
     )
+
+
+def describe_changes(changes: dict, tz_name: str) -> list[str]:
+    """``changes`` as lines staff read, ``"start: Mon 7 Dec 2026, 10:00 CET -> Mon 7 Dec 2026, 10:30 CET"``.
+
+    Times are shown in ``tz_name`` (the service's zone), ids as ``#2``, an
+    absent value as ``(none)``; a field that goes from nothing to an empty text
+    (a new booking's notes) is left out. Only for people: the API serves
+    ``changes`` as they are stored.
+    """
+    return [
+        f"{LABELS.get(name, name.replace('_', ' '))}: {_shown(name, before, tz_name)} -> {_shown(name, after, tz_name)}"
+        for name, (before, after) in changes.items()
+        if not {before, after} <= {None, ""}
+    ]
+
+
+def _shown(name: str, value, tz_name: str) -> str:
+    if value is None:
+        return "(none)"
+    if name in INSTANTS:
+        return format_local(datetime.fromisoformat(value), tz_name)
+    if name.endswith("_id"):
+        return f"#{value}"
+    text = str(value)
+    if not text:
+        return "(empty)"
+    return text if len(text) <= SHOWN_CHARACTERS else text[: SHOWN_CHARACTERS - 3] + "..."

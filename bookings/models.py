@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from bookit.db.models import TimestampedModel
+from catalog.localtime import format_local
 from catalog.models import Resource, Service
 
 OVERLAP_CONSTRAINT = "bookings_booking_no_overlap"
@@ -137,7 +138,8 @@ class Booking(TimestampedModel):
         ]
 
     def __str__(self):
-        return f"{self.service} {self.start_time:%Y-%m-%d %H:%M} ({self.status})"
+        """``Sauna, Mon 7 Dec 2026, 10:00 CET (pending)``: staff read a booking in its service's local time."""
+        return f"{self.service}, {format_local(self.start_time, self.service.timezone)} ({self.status})"
 
     def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.status]

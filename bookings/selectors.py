@@ -2,18 +2,20 @@
 
 import bisect
 import functools
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery
-from django.db.models.functions import JSONObject
+from django.db.models import OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Extract, JSONObject
 
 from bookings import rules
 from bookings.calendar import token_digest
 from bookings.models import Booking, BookingEvent, CalendarFeed
 from bookit.db.replicas import read_connection
 from bookit.domain_errors import NotFoundError
+from catalog.localtime import LocalDate, utc_window
 from catalog.models import Resource, Service
 from catalog.schedule import Schedule
 
@@ -270,3 +272,74 @@ def calendar_feed_bookings(*, token: str) -> QuerySet[Booking] | None:
     if user_id is None:
         return None
     return Booking.objects.filter(user_id=user_id).select_related("service", "resource").order_by("start_time", "id")
+
+
+# A booking's local date: the date its service's clocks show at its start.
+START_LOCAL_DATE = LocalDate("start_time", "service__timezone")
+
+
+def booking_filter_local_dates(queryset: QuerySet[Booking], *, first: date, last: date) -> QuerySet[Booking]:
+    """The bookings of ``queryset`` that start on a local date from ``first`` to ``last``, each in its service's zone.
+
+    The admin's date filters mean the dates the service's staff see on their
+    clocks, so one list can hold Berlin's and New York's "7 Dec" together.
+    The UTC window lets the start_time index do most of the work.
+    """
+    low, high = utc_window(first, last)
+    return (
+        queryset.filter(start_time__gte=low, start_time__lt=high)
+        .alias(start_local_date=START_LOCAL_DATE)
+        .filter(start_local_date__gte=first, start_local_date__lte=last)
+    )
+
+
+def booking_filter_local_days_from_today(
+    queryset: QuerySet[Booking], *, first: int, last: int, now: datetime
+) -> QuerySet[Booking]:
+    """``booking_filter_local_dates`` counted from each service's own today: ``first=0, last=0`` is today there.
+
+    "Today" is not one date when services sit in several zones: at 23:30 UTC
+    it is already tomorrow in Berlin and still today in New York.
+    """
+    today_utc = now.astimezone(UTC).date()  # every zone's today is within a day of it
+    low, high = utc_window(today_utc + timedelta(days=first - 1), today_utc + timedelta(days=last + 1))
+    return (
+        queryset.filter(start_time__gte=low, start_time__lt=high)
+        .alias(start_local_date=START_LOCAL_DATE)
+        .filter(
+            start_local_date__gte=LocalDate(Value(now), "service__timezone", plus_days=first),
+            start_local_date__lte=LocalDate(Value(now), "service__timezone", plus_days=last),
+        )
+    )
+
+
+def booking_start_periods(queryset: QuerySet[Booking], *, kind: str) -> list[date]:
+    """The years, months or days (``kind``) on which bookings of ``queryset`` start, locally: their first dates.
+
+    What the admin's date hierarchy offers; one query.
+    """
+    parts = {"year": ("year",), "month": ("year", "month"), "day": ("year", "month", "day")}[kind]
+    rows = (
+        queryset.order_by()
+        .annotate(**{f"local_{part}": Extract(START_LOCAL_DATE, part) for part in parts})
+        .values_list(*(f"local_{part}" for part in parts))
+        .distinct()
+    )
+    return sorted(date(*(int(number) for number in row), *(1,) * (3 - len(row))) for row in rows)
+
+
+@dataclass(frozen=True)
+class StaffDay:
+    """What staff act on first (the admin's start page)."""
+
+    pending_count: int  # bookings waiting for confirmation
+    today: list[Booking]  # today's bookings in their services' zones, service and user loaded, at most the limit
+    more_today: bool  # whether there are more than ``today`` holds
+
+
+def booking_staff_day(*, now: datetime, limit: int = 20) -> StaffDay:
+    """The bookings waiting for confirmation and today's bookings: two queries, however many there are."""
+    pending_count = Booking.objects.filter(status=Booking.Status.PENDING).count()
+    today = Booking.objects.select_related("service", "user").order_by("start_time", "id")
+    rows = list(booking_filter_local_days_from_today(today, first=0, last=0, now=now)[: limit + 1])
+    return StaffDay(pending_count=pending_count, today=rows[:limit], more_today=len(rows) > limit)

@@ -1,3 +1,11 @@
+"""Services in the admin. Writes go through ``catalog.services``, like the API's.
+
+The opening-hours inlines are built from reusable parts (``IntervalFormSet``
+and the forms of ``catalog.admin_forms``): a resource's hours and exceptions
+are the same inlines with another model (subclass ``WorkingHoursInline`` and
+``ScheduleExceptionInline``, setting ``model``).
+"""
+
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
@@ -5,6 +13,7 @@ from django.forms.models import BaseInlineFormSet
 from bookit.admin import DeletesThroughServices
 from bookit.domain_errors import DomainError
 from catalog import selectors, services
+from catalog.admin_forms import ExceptionForm, WeeklyHoursForm
 from catalog.models import ScheduleException, Service, WorkingHours
 from catalog.schedule import check_intervals
 
@@ -40,16 +49,22 @@ class ExceptionFormSet(IntervalFormSet):
 
 
 class WorkingHoursInline(admin.TabularInline):
+    """Weekly hours: the weekday by name, times as HH:MM, in the owner's time zone."""
+
     model = WorkingHours
+    form = WeeklyHoursForm
     formset = WorkingHoursFormSet
-    exclude = ("resource",)  # a service's rows; ResourceAdmin has its own
+    fields = ("weekday", "start", "end")
     extra = 0
 
 
 class ScheduleExceptionInline(admin.TabularInline):
+    """Dated exceptions: other hours on a date (HH:MM), or closed all day (no times)."""
+
     model = ScheduleException
+    form = ExceptionForm
     formset = ExceptionFormSet
-    exclude = ("resource",)
+    fields = ("date", "start", "end")
     extra = 0
 
 

@@ -14,6 +14,8 @@ MAX_NOTICE = 366 * 1440
 MAX_REMINDERS = 5
 MAX_REMINDER_MINUTES = 30 * 1440
 MAX_CAPACITY = 1000
+# ISO weekday numbers (what the data and the API hold) and the names staff read.
+WEEKDAYS = dict(enumerate(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), start=1))
 
 
 def default_reminders() -> list[int]:
@@ -163,7 +165,7 @@ class WorkingHours(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.weekday} {self.start:%H:%M}-{self.end:%H:%M}"
+        return f"{WEEKDAYS.get(self.weekday, self.weekday)} {self.start:%H:%M}-{self.end:%H:%M}"
 
 
 class ScheduleException(models.Model):

@@ -9,15 +9,13 @@ service's time zone. Confirmed and rescheduled mails carry the booking's
 with the same ``UID`` and the higher ``SEQUENCE`` the cancellation gave it.
 """
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from bookings.calendar import calendar_of
 from bookings.models import Booking
+from catalog.localtime import format_local
 
 SUBJECTS = {
     "received": "Booking received: {service}, {when}",
@@ -30,12 +28,6 @@ SUBJECTS = {
 ICS_METHOD = {"confirmed": "REQUEST", "rescheduled": "REQUEST", "cancelled": "CANCEL"}
 
 
-def local_time(moment: datetime, zone: str) -> str:
-    """``Mon 7 Dec 2026, 10:00 CET``: a time as people at the service read it."""
-    local = moment.astimezone(ZoneInfo(zone))
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {local.tzname()}"
-
-
 def booking_mail(
     kind: str, booking: Booking, *, to: list[str], cancelled_by: str | None = None
 ) -> EmailMultiAlternatives:
@@ -45,8 +37,8 @@ def booking_mail(
         "kind": kind,
         "booking": booking,
         "service": booking.service.name,
-        "start": local_time(booking.start_time, zone),
-        "end": local_time(booking.end_time, zone),
+        "start": format_local(booking.start_time, zone),  # the admin's format: one home (catalog.localtime)
+        "end": format_local(booking.end_time, zone),
         "cancelled_by": cancelled_by,
         "reason": booking.cancellation_reason,
     }

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import factory
 from django.utils import timezone
@@ -25,3 +25,10 @@ class BookingFactory(factory.django.DjangoModelFactory):
     resource = factory.LazyAttribute(lambda b: b.service.resources.order_by("id").first())
     start_time = factory.Sequence(lambda n: future(24 + 2 * n))
     end_time = factory.LazyAttribute(lambda b: b.start_time + timedelta(hours=1))
+
+
+def zone_at_midday(now: "timezone.datetime") -> str:
+    """An IANA zone (``Etc/GMT-12`` ... ``Etc/GMT+11``) where it is about noon at ``now``: its "today" is
+    hours away from either midnight, so a test of today's bookings cannot fall across a date change."""
+    offset = 12 - now.astimezone(UTC).hour  # hours ahead of UTC; Etc/ names count the other way
+    return "Etc/GMT" + (f"-{offset}" if offset > 0 else f"+{-offset}")

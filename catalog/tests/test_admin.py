@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
+from rest_framework.test import APIClient
 
 from catalog.models import Service
 from catalog.services import WRITABLE_FIELDS
@@ -129,3 +130,38 @@ def test_unknown_time_zone_is_a_form_error(staff_client):
 
 def test_admin_header_names_bookit(staff_client):
     assert b"BookIt administration" in staff_client.get("/admin/").content
+
+
+def test_hours_inline_offers_weekday_names_and_hhmm_times(staff_client):
+    service = ServiceFactory()
+    service.working_hours.create(weekday=1, start="09:00", end="12:30")
+    service.exceptions.create(date="2030-12-24", start="10:00", end="13:00")
+    page = staff_client.get(f"{CHANGELIST}{service.pk}/change/").content.decode()
+    assert '<option value="1" selected>Monday</option>' in page
+    assert '<option value="7">Sunday</option>' in page
+    assert 'name="working_hours-0-start" value="09:00"' in page
+    assert 'name="working_hours-0-end" value="12:30"' in page
+    assert 'name="exceptions-0-start" value="10:00"' in page
+    assert "Monday 09:00-12:30" in page  # the row's title
+    assert "09:00:00" not in page
+
+
+def test_hours_posted_as_hhmm_names_keep_iso_numbers(staff_client):
+    service = ServiceFactory()
+    url = f"{CHANGELIST}{service.pk}/change/"
+    data = {**FORM, **hours_rows((7, "08:15", "11:45"))}
+    data.update({"exceptions-TOTAL_FORMS": 1, "exceptions-0-date": "2030-12-24"})  # closed: no times
+    assert staff_client.post(url, data).status_code == 302
+    assert [(h.weekday, f"{h.start:%H:%M:%S}") for h in service.working_hours.all()] == [(7, "08:15:00")]
+    assert [(e.start, e.end) for e in service.exceptions.all()] == [(None, None)]
+    body = APIClient().get(f"/services/{service.pk}").json()
+    assert [row["weekday"] for row in body["working_hours"]] == [7]  # the API's ISO numbers, as before
+
+
+def test_a_weekday_that_is_no_choice_is_a_form_error(staff_client):
+    service = ServiceFactory()
+    response = staff_client.post(f"{CHANGELIST}{service.pk}/change/", {**FORM, **hours_rows((8, "09:00", "10:00"))})
+    assert response.status_code == 200
+    [formset] = [f for f in response.context["inline_admin_formsets"] if f.formset.prefix == "working_hours"]
+    assert "weekday" in formset.formset.errors[0]
+    assert not service.working_hours.exists()
