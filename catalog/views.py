@@ -5,18 +5,29 @@ from rest_framework.response import Response
 from bookit.api.caching import KeptListMixin
 from bookit.api.error_responses import ErrorSerializer
 from bookit.api.permissions import IsAdminOrReadOnly
+from bookit.api.rows import RowRenderer
 from bookit.api.viewsets import ModelViewSet, validated
 from bookit.domain_errors import NotFoundError
 from catalog import selectors, services
-from catalog.filters import ServiceFilter
-from catalog.serializers import ServiceDetailSerializer, ServiceInputSerializer, ServiceSerializer
+from catalog.filters import ResourceFilter, ServiceFilter
+from catalog.serializers import (
+    ResourceAnswerSerializer,
+    ResourceDetailSerializer,
+    ResourceInputSerializer,
+    ResourceSerializer,
+    ResourceStaffSerializer,
+    ServiceCreateSerializer,
+    ServiceDetailSerializer,
+    ServiceInputSerializer,
+    ServiceSerializer,
+)
 
 
 @extend_schema_view(
     list=extend_schema(summary="List services (active ones unless you are an admin)", auth=[{}, {"jwtAuth": []}]),
     retrieve=extend_schema(summary="One service, with its booking policy", auth=[{}, {"jwtAuth": []}]),
     create=extend_schema(
-        summary="Create a service (admin)", request=ServiceInputSerializer, responses={201: ServiceDetailSerializer}
+        summary="Create a service (admin)", request=ServiceCreateSerializer, responses={201: ServiceDetailSerializer}
     ),
     partial_update=extend_schema(
         summary="Change a service (admin)", request=ServiceInputSerializer, responses={200: ServiceDetailSerializer}
@@ -46,7 +57,7 @@ class ServiceViewSet(KeptListMixin, ModelViewSet):
         return selectors.catalog_version()
 
     def create(self, request):
-        service = services.service_create(**validated(ServiceInputSerializer, request.data))
+        service = services.service_create(**validated(ServiceCreateSerializer, request.data))
         return Response(self._read(service), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
@@ -63,3 +74,85 @@ class ServiceViewSet(KeptListMixin, ModelViewSet):
         if fresh is None:  # deleted since the write committed
             raise NotFoundError("This service no longer exists.")
         return ServiceDetailSerializer(fresh).data
+
+
+class ResourceRows(RowRenderer):
+    """Rows carry the service ids as ``service_ids`` (``services`` is the relation's name); shown as ``services``."""
+
+    def render_one(self, row: dict) -> dict:
+        return super().render_one({**row, "services": row["service_ids"]})
+
+
+RESOURCE_ROWS = {False: ResourceRows(ResourceSerializer), True: ResourceRows(ResourceStaffSerializer)}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List resources (active ones unless you are an admin)",
+        auth=[{}, {"jwtAuth": []}],
+        responses=ResourceAnswerSerializer(many=True),
+    ),
+    retrieve=extend_schema(
+        summary="One resource; admins also get its state, zone, hours and exceptions",
+        auth=[{}, {"jwtAuth": []}],
+        responses=ResourceAnswerSerializer,
+    ),
+    create=extend_schema(
+        summary="Create a resource (admin)", request=ResourceInputSerializer, responses={201: ResourceDetailSerializer}
+    ),
+    partial_update=extend_schema(
+        summary="Change a resource (admin)", request=ResourceInputSerializer, responses={200: ResourceDetailSerializer}
+    ),
+    destroy=extend_schema(
+        summary="Delete a resource without bookings (admin)", responses={204: None, 409: ErrorSerializer}
+    ),
+)
+class ResourceViewSet(KeptListMixin, ModelViewSet):
+    """Who or what delivers services. Everyone reads the active ones (id, name, kind, services); staff
+    read everything and write through ``catalog.services``. The list is kept under the catalog's
+    version like the services' (resources and their links move it: catalog migration 0006)."""
+
+    serializer_class = ResourceSerializer
+    filterset_class = ResourceFilter
+    permission_classes = [IsAdminOrReadOnly]
+
+    def _staff(self) -> bool:
+        return bool(self.request.user and self.request.user.is_staff)
+
+    def get_queryset(self):
+        if self.action == "list":
+            return selectors.resource_list(user=self.request.user)
+        return selectors.resource_list_detailed(user=self.request.user)
+
+    def get_serializer_class(self):
+        if not self._staff():
+            return ResourceSerializer
+        return ResourceStaffSerializer if self.action == "list" else ResourceDetailSerializer
+
+    def get_rows(self):
+        return selectors.resource_rows(user=self.request.user)
+
+    def row_renderer(self) -> RowRenderer:
+        return RESOURCE_ROWS[self._staff()]
+
+    def catalog_version(self) -> int:
+        return selectors.catalog_version()
+
+    def create(self, request):
+        resource = services.resource_create(**validated(ResourceInputSerializer, request.data))
+        return Response(self._read(resource), status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        resource = self.get_object()
+        services.resource_update(resource=resource, **validated(ResourceInputSerializer, request.data, partial=True))
+        return Response(self._read(resource))
+
+    def destroy(self, request, pk=None):
+        services.resource_delete(resource=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _read(self, resource):
+        fresh = self.get_queryset().filter(pk=resource.pk).first()
+        if fresh is None:  # deleted since the write committed
+            raise NotFoundError("This resource no longer exists.")
+        return ResourceDetailSerializer(fresh).data
