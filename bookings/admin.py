@@ -21,6 +21,12 @@ Date filters and the date hierarchy go by each booking's local date in its own
 service's zone (``LocalStartFilter``; the hierarchy is the
 ``local_date_hierarchy`` tag in this app's ``change_list.html``), so "today"
 is each service's today when services sit in several zones.
+
+A new booking's resource is the staff's choice or, left empty, any available
+one, picked by ``booking_create`` as for the API; a booking then keeps its
+resource and seat (read-only). A group session's attendees are the list
+filtered by service and start (``?service__id__exact=&start_time=``), which the
+resource's day page links to.
 """
 
 import calendar
