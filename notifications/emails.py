@@ -37,6 +37,8 @@ def booking_mail(
         "kind": kind,
         "booking": booking,
         "service": booking.service.name,
+        # Who or what delivers it, when that says more than the service's name (its own resource).
+        "resource": booking.resource.name if booking.resource.name != booking.service.name else "",
         "start": format_local(booking.start_time, zone),  # the admin's format: one home (catalog.localtime)
         "end": format_local(booking.end_time, zone),
         "cancelled_by": cancelled_by,

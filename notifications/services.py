@@ -24,7 +24,7 @@ from bookings.serializers import booking_json
 from bookit.db.updates import model_update
 from bookit.jobs import defer, job
 from bookit.utc import iso_z
-from catalog.models import Service
+from catalog.models import Resource, Service
 from notifications import tasks
 from notifications.emails import booking_mail
 from notifications.models import (
@@ -46,10 +46,12 @@ REMINDED = (Status.PENDING, Status.CONFIRMED)
 
 
 def booking_from_row(row: dict) -> Booking:
-    """The booking of a history job's snapshot (``to_jsonb`` of its row, with ``service_name``)."""
+    """The booking of a history job's snapshot (``to_jsonb`` of its row, with ``service_name`` and
+    ``resource_name``: notifications migration 0004)."""
     fields = Booking._meta.concrete_fields
     booking = Booking(**{f.attname: f.to_python(row[f.column]) for f in fields if f.column in row})
     booking.service = Service(pk=booking.service_id, name=row["service_name"], timezone=row["service_timezone"])
+    booking.resource = Resource(pk=booking.resource_id, name=row.get("resource_name", ""))
     return booking
 
 
@@ -61,6 +63,10 @@ def _booking_of_deleted(event: BookingEvent, service: Service) -> Booking:
         if isinstance(value, str):
             setattr(booking, name, datetime.fromisoformat(value))
     booking.service = service
+    # Its resource as it is now (or gone): resources are not deleted while they hold bookings.
+    booking.resource = Resource.objects.filter(pk=booking.resource_id).first() or Resource(
+        pk=booking.resource_id, name=""
+    )
     return booking
 
 
