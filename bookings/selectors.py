@@ -119,11 +119,14 @@ def booking_page(
     return [dict(zip(_PAGE_COLUMNS, row[1:], strict=True)) for row in rows if row[1] is not None], total
 
 
-# Pairs of non-cancelled bookings of one service whose periods (each with its buffer) overlap.
+# Pairs of non-cancelled bookings on one resource, not seats of one session, whose periods (with buffers)
+# overlap: what the exclusion constraint refuses, judged again by a query.
 OVERLAPPING_PAIRS_SQL = """
     SELECT a.id, b.id FROM bookings_booking a
     JOIN bookings_booking b
-      ON a.service_id = b.service_id AND a.id < b.id
+      ON a.resource_id = b.resource_id AND a.id < b.id
+     AND bookings_session_key(a.id, a.service_id, a.seat, a.start_time)
+      <> bookings_session_key(b.id, b.service_id, b.seat, b.start_time)
      AND tstzrange(a.start_time, bookings_blocked_until(a.end_time, a.buffer_minutes), '[)')
       && tstzrange(b.start_time, bookings_blocked_until(b.end_time, b.buffer_minutes), '[)')
     WHERE a.status <> 'cancelled' AND b.status <> 'cancelled'
@@ -131,7 +134,7 @@ OVERLAPPING_PAIRS_SQL = """
 
 
 def overlapping_pairs(*, service_id: int | None = None) -> list[tuple[int, int]]:
-    """Pairs of non-cancelled bookings of one service whose periods (each with its buffer) overlap.
+    """Pairs of non-cancelled bookings on one resource (not seats of one session) whose periods overlap.
 
     Always empty while the exclusion constraint holds; tests and the stress
     script use it to check the database directly, not through the API (system
