@@ -221,8 +221,8 @@ class BookingSeriesViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], url_path="cancel")
     @idempotent
     def cancel(self, request, pk=None):
-        series = selectors.booking_series_get(pk=int(pk), user=request.user)
         data = validated(SeriesCancelSerializer, request.data)
+        series = selectors.booking_series_get(pk=int(pk), user=request.user)
         result = series_services.booking_series_cancel(
             series=series, since=data.get("from"), reason=data["reason"], actor=request.user
         )
