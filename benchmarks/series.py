@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Recurring bookings (issue 21): what a series costs next to one booking, through a live server.
 
-    .venv/bin/python benchmarks/series.py                 # 60 of each, one client
+    make bench                                            # runs it after the wrk scenarios
+    .venv/bin/python benchmarks/series.py                 # alone: 60 of each, one client
     .venv/bin/python benchmarks/series.py --rounds 200
 
 Serves BookIt under gunicorn (``gunicorn.conf.py``, production-like settings as
@@ -40,14 +41,14 @@ def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def prepare() -> tuple[int, str]:
+def prepare(database: str) -> tuple[int, str]:
     """The service to book and a user's access token, in a fresh database."""
     from rest_framework_simplejwt.tokens import AccessToken
 
     from accounts.models import User
     from catalog.models import Service
 
-    live_server.throwaway_database(DATABASE)
+    live_server.throwaway_database(database)
     user = User.objects.create_user(email="series@bench.local", password=None, full_name="Bench")  # a token, no login
     service = Service.objects.create(name="Benchmark: weekly class", price="10.00", duration_minutes=30)
     return service.pk, str(AccessToken.for_user(user))
@@ -62,11 +63,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=60, help="requests of each kind (default 60, at most 150)")
     parser.add_argument("--warmup", type=int, default=5, help="rounds not counted (default 5)")
+    parser.add_argument("--database", default=DATABASE, help=f"database name (default {DATABASE})")
     args = parser.parse_args()
-    rounds = min(args.rounds, 150) + args.warmup  # a series per hour of the week: never overlapping
     bench.setup_django()
-    service_id, token = prepare()
-    server = bench.start_server(DATABASE, ROOT / "benchmarks" / "results" / "series-gunicorn.log", {})
+    return run(rounds=args.rounds, warmup=args.warmup, database=args.database)
+
+
+def run(*, rounds: int, warmup: int, database: str) -> int:
+    """Serve, send, print the table; 1 when an answer was not the expected status."""
+    args = argparse.Namespace(rounds=rounds, warmup=warmup)
+    rounds = min(args.rounds, 150) + args.warmup  # a series per hour of the week: never overlapping
+    service_id, token = prepare(database)
+    results = ROOT / "benchmarks" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    server = bench.start_server(database, results / "series-gunicorn.log", {})
     timings: dict[str, list[float]] = {"single": [], "series": [], "dry_run": []}
     wrong = []
     try:

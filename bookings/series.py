@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from bookings import history, recurrence, rules, services
 from bookings.models import Booking, BookingSeries
-from bookings.writes import LOCK_NAMESPACE
+from bookings.writes import LOCK_NAMESPACE, in_one_transaction
 from bookit.db.sqlstate import DEADLOCK_DETECTED, sqlstate
 from bookit.domain_errors import ConflictError, DomainError
 from bookit.utc import iso_z
@@ -175,17 +175,18 @@ def _write(
             if occurrence.verdict != OK:
                 continue
             try:
-                booking = services.booking_create(
-                    user=user,
-                    service=service,
-                    start_time=occurrence.start_time,
-                    end_time=occurrence.end_time,
-                    resource_id=resource_id,
-                    notes=notes,
-                    actor=actor,
-                    now=now,
-                    series=series,
-                )
+                with in_one_transaction():  # a database error ends the whole series: no savepoint per occurrence
+                    booking = services.booking_create(
+                        user=user,
+                        service=service,
+                        start_time=occurrence.start_time,
+                        end_time=occurrence.end_time,
+                        resource_id=resource_id,
+                        notes=notes,
+                        actor=actor,
+                        now=now,
+                        series=series,
+                    )
             except DomainError as exc:
                 occurrence.verdict, occurrence.detail = exc.code, exc.message
             else:
