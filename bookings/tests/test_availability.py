@@ -257,10 +257,10 @@ def expected_refusal(service, schedule, start, busy, now) -> str:
     return "booking_conflict"
 
 
-def aligned_starts(schedule, service):
-    """Every wall-clock step of every interval (or of each day), whether or not its slot fits, with
-    whether the slot fits that interval's own instants (a wall time the clocks skip moves forward)."""
-    first, last = (moment.astimezone(schedule.zone).date() for moment in WINDOW)
+def aligned_starts(schedule, service, window=WINDOW):
+    """Every wall-clock step of every interval (or of each day) in ``window``, whether or not its slot fits,
+    with whether the slot fits that interval's own instants (a wall time the clocks skip moves forward)."""
+    first, last = (moment.astimezone(schedule.zone).date() for moment in window)
     length = timedelta(minutes=service.duration_minutes)
     day = first
     while day <= last:
@@ -272,7 +272,7 @@ def aligned_starts(schedule, service):
             cursor = datetime.combine(day, wall_start)
             while cursor < datetime.combine(day, wall_end):
                 moment = cursor.replace(tzinfo=schedule.zone).astimezone(UTC)
-                if moment.astimezone(schedule.zone).replace(tzinfo=None) == cursor and WINDOW[0] <= moment < WINDOW[1]:
+                if moment.astimezone(schedule.zone).replace(tzinfo=None) == cursor and window[0] <= moment < window[1]:
                     yield moment, low <= moment and moment + length <= high
                 cursor += timedelta(minutes=service.slot_step)
         day += timedelta(days=1)
