@@ -283,10 +283,11 @@ def salon_service(owner):
     )
     if Booking.objects.filter(service=service).exists():
         return service
-    Resource.objects.filter(services=service).exclude(name__startswith=SALON_SERVICE).update(is_active=False)
+    names = [f"{SALON_SERVICE} {k + 1}" for k in range(SALON_RESOURCES)]
+    Resource.objects.filter(services=service).exclude(name__in=names).update(is_active=False)  # its own one
     step = timedelta(minutes=BUSY_MINUTES)
-    for k in range(SALON_RESOURCES):
-        resource, _ = Resource.objects.get_or_create(name=f"{SALON_SERVICE} {k + 1}")
+    for k, name in enumerate(names):
+        resource, _ = Resource.objects.get_or_create(name=name)
         resource.services.add(service)
         opens, closes = time(6 + k), time(min(18 + k, 23))
         if not resource.working_hours.exists():
