@@ -89,9 +89,9 @@ def pgbench_path() -> str | None:
 
 PGBENCH_SQL = """\
 INSERT INTO bookings_booking
-    (user_id, service_id, start_time, end_time, status, notes, cancellation_reason, buffer_minutes, sequence,
-     created_at, updated_at)
-SELECT :user_id, :service_id, slot, slot + interval '1 hour', 'pending', '', '', 0, 0, now(), now()
+    (user_id, service_id, resource_id, start_time, end_time, status, notes, cancellation_reason, buffer_minutes,
+     sequence, created_at, updated_at)
+SELECT :user_id, :service_id, :resource_id, slot, slot + interval '1 hour', 'pending', '', '', 0, 0, now(), now()
 FROM (SELECT timestamptz '{start}' + nextval('bench_slot_seq') * interval '4 hours' AS slot) AS next_slot
 RETURNING id;
 """
@@ -107,6 +107,7 @@ def pgbench_scenario(args, data: Data) -> Result:
         script.write_text(PGBENCH_SQL.format(start=PGBENCH_FROM.isoformat()))
         base = [args.pgbench, "-n", "-c", str(args.connections), "-j", str(args.threads), "-f", str(script)]
         base += ["-D", f"user_id={data.user_id}", "-D", f"service_id={data.service_id}"]
+        base += ["-D", f"resource_id={data.resource_id}"]
         base += ["-h", db["HOST"] or "localhost", "-p", str(db["PORT"] or 5432), "-U", db["USER"] or "postgres"]
         env = {**os.environ, "PGPASSWORD": db["PASSWORD"] or ""}
         if args.warmup:

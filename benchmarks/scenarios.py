@@ -29,6 +29,11 @@ BUSY_SERVICE = "Benchmark: busy court"
 BUSY_MINUTES = 15
 BUSY_FROM = datetime(2099, 1, 1, tzinfo=UTC)
 BUSY_DAYS = 31
+# The same month of a service delivered by five resources (issue 20), each with its own hours (from
+# 06:00 + k to 18:00 + k UTC) and booked two slots in three inside them: about 3,000 slots to
+# offer, 6,000 bookings behind them, and a free count per slot.
+SALON_SERVICE = "Benchmark: busy salon"
+SALON_RESOURCES = 5
 
 
 @dataclass
@@ -48,7 +53,11 @@ class Scenario:
 
     def path_for(self, data: "Data") -> str:
         return self.path.format(
-            window=data.window, service=data.service_id, busy=data.busy_service_id, month=data.busy_window
+            window=data.window,
+            service=data.service_id,
+            busy=data.busy_service_id,
+            salon=data.salon_service_id,
+            month=data.busy_window,
         )
 
 
@@ -70,6 +79,11 @@ SCENARIOS = [
     Scenario("GET /bookings?from&to (admin)", "/bookings?{window}", auth="admin", target=0.30),
     Scenario("GET /reviews/services/{id}", "/reviews/services/{service}"),
     Scenario("GET /services/{id}/availability (31 days)", "/services/{busy}/availability?{month}", p99_ms=100.0),
+    Scenario(
+        "GET /services/{id}/availability (5 resources, 31 days)",
+        "/services/{salon}/availability?{month}",
+        p99_ms=100.0,
+    ),
     Scenario(POST_201, "/bookings", auth="user", target=0.30, old=("stack", "pgbench"), kind="book"),
     Scenario(
         "POST /bookings (201, 20 services)",
@@ -173,8 +187,10 @@ class Data:
     admin_id: int
     tokens: dict
     service_id: int  # POST scenarios and pgbench book this one, far in the future
+    resource_id: int  # its own resource, which pgbench's raw INSERTs name
     service_ids: list[int]  # the seeded services, for the spread POST scenario
     busy_service_id: int
+    salon_service_id: int
     conflict_body: str
     window: str
     busy_window: str
@@ -192,8 +208,13 @@ def bench_data() -> Data:
     admin = User.objects.get(email=DEMO_ADMIN[0])
     service = Service.objects.filter(is_active=True, reviews__isnull=False).order_by("pk").first()
     busy = busy_service(admin)
+    salon = salon_service(admin)
     taken = Booking.objects.create(
-        user=user, service=service, start_time=FAR_FUTURE, end_time=FAR_FUTURE + timedelta(hours=1)
+        user=user,
+        service=service,
+        resource=own_resource(service),
+        start_time=FAR_FUTURE,
+        end_time=FAR_FUTURE + timedelta(hours=1),
     )
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     return Data(
@@ -201,8 +222,12 @@ def bench_data() -> Data:
         admin_id=admin.pk,
         tokens={"user": str(AccessToken.for_user(user)), "admin": str(AccessToken.for_user(admin))},
         service_id=service.pk,
-        service_ids=list(Service.objects.filter(is_active=True).exclude(pk=busy.pk).values_list("pk", flat=True)),
+        resource_id=taken.resource_id,
+        service_ids=list(
+            Service.objects.filter(is_active=True).exclude(pk__in=[busy.pk, salon.pk]).values_list("pk", flat=True)
+        ),
         busy_service_id=busy.pk,
+        salon_service_id=salon.pk,
         conflict_body=json.dumps({"service_id": service.pk, "start_time": iso(taken.start_time)}),
         window=f"from={iso(start)}&to={iso(start + WINDOW)}",
         busy_window=f"from={BUSY_FROM.date()}&to={(BUSY_FROM + timedelta(days=BUSY_DAYS)).date()}",
@@ -224,13 +249,64 @@ def busy_service(owner):
         with connection.cursor() as cursor:
             cursor.execute(
                 """
-                INSERT INTO bookings_booking (user_id, service_id, start_time, end_time, status, notes,
+                INSERT INTO bookings_booking (user_id, service_id, resource_id, start_time, end_time, status, notes,
                     cancellation_reason, buffer_minutes, sequence, created_at, updated_at)
-                SELECT %s, %s, slot, slot + %s, 'confirmed', '', '', 0, 0, now(), now()
+                SELECT %s, %s, %s, slot, slot + %s, 'confirmed', '', '', 0, 0, now(), now()
                 FROM generate_series(%s::timestamptz, %s::timestamptz, %s) WITH ORDINALITY AS g(slot, n)
                 WHERE n %% 3 <> 0
                 """,
-                [owner.pk, service.pk, step, BUSY_FROM, BUSY_FROM + timedelta(days=BUSY_DAYS) - step, step],
+                [
+                    *(owner.pk, service.pk, own_resource(service).pk, step),
+                    *(BUSY_FROM, BUSY_FROM + timedelta(days=BUSY_DAYS) - step, step),
+                ],
+            )
+    return service
+
+
+def own_resource(service):
+    """The resource a service gets when it is created (catalog migration 0006): its one calendar."""
+    return service.resources.order_by("pk").first()
+
+
+def salon_service(owner):
+    """A 15-minute service delivered by five resources with their own hours, each booked two slots in three
+    inside them for a month (about 6,000 bookings), made once per database."""
+    from datetime import time
+
+    from django.db import connection
+
+    from bookings.models import Booking
+    from catalog.models import Resource, Service, WorkingHours
+
+    service, _ = Service.objects.get_or_create(
+        name=SALON_SERVICE, defaults={"description": "Five stylists.", "price": 10, "duration_minutes": BUSY_MINUTES}
+    )
+    if Booking.objects.filter(service=service).exists():
+        return service
+    names = [f"{SALON_SERVICE} {k + 1}" for k in range(SALON_RESOURCES)]
+    Resource.objects.filter(services=service).exclude(name__in=names).update(is_active=False)  # its own one
+    step = timedelta(minutes=BUSY_MINUTES)
+    for k, name in enumerate(names):
+        resource, _ = Resource.objects.get_or_create(name=name)
+        resource.services.add(service)
+        opens, closes = time(6 + k), time(min(18 + k, 23))
+        if not resource.working_hours.exists():
+            WorkingHours.objects.bulk_create(
+                WorkingHours(resource=resource, weekday=day, start=opens, end=closes) for day in range(1, 8)
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO bookings_booking (user_id, service_id, resource_id, start_time, end_time, status, notes,
+                    cancellation_reason, buffer_minutes, sequence, created_at, updated_at)
+                SELECT %s, %s, %s, slot, slot + %s, 'confirmed', '', '', 0, 0, now(), now()
+                FROM generate_series(%s::timestamptz, %s::timestamptz, %s) WITH ORDINALITY AS g(slot, n)
+                WHERE n %% 3 <> k %% 3 AND slot::time >= %s AND slot::time < %s
+                """.replace("k %% 3", str(k % 3)),
+                [
+                    *(owner.pk, service.pk, resource.pk, step),
+                    *(BUSY_FROM, BUSY_FROM + timedelta(days=BUSY_DAYS) - step, step, opens, closes),
+                ],
             )
     return service
 
@@ -245,10 +321,16 @@ def keep_conflict_slot(data: Data) -> None:
 
     body = json.loads(data.conflict_body)
     start = datetime.fromisoformat(body["start_time"])
+    from catalog.models import Service
+
     Booking.objects.get_or_create(
         service_id=data.service_id,
         start_time=start,
-        defaults={"user_id": data.user_id, "end_time": start + timedelta(hours=1)},
+        defaults={
+            "user_id": data.user_id,
+            "end_time": start + timedelta(hours=1),
+            "resource": own_resource(Service.objects.get(pk=data.service_id)),
+        },
     )
 
 

@@ -169,6 +169,26 @@ def check_active_cap(user, service: Service, cap: int, *, now: datetime) -> None
         )
 
 
+def delivering_resources(service: Service, *, resource_id: int | None = None) -> list[BookableResource]:
+    """The active resources that deliver ``service`` (by id), or only ``resource_id``, which must be one of them.
+
+    What the availability read offers slots on: a resource that cannot take
+    the service at all is the same 400 ``resource_unavailable`` a booking on it
+    gets, not an empty answer that looks like a busy month.
+    """
+    resources = bookable_resources(service)
+    if resource_id is None:
+        return resources
+    chosen = [resource for resource in resources if resource.id == resource_id]
+    if not chosen:
+        raise DomainError(
+            "This resource does not deliver this service, or is not active.",
+            code="resource_unavailable",
+            field="resource_id",
+        )
+    return chosen
+
+
 def working_resources(
     service: Service, start: datetime, end: datetime, *, resource_id: int | None = None
 ) -> list[BookableResource]:

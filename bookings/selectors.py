@@ -2,6 +2,7 @@
 
 import bisect
 import functools
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,7 +18,7 @@ from bookit.db.replicas import read_connection
 from bookit.domain_errors import NotFoundError
 from catalog.localtime import LocalDate, utc_window
 from catalog.models import Resource, Service
-from catalog.schedule import Schedule
+from catalog.schedule import Schedule, local_instant
 
 # The columns of a row of GET /bookings: BookingSerializer's fields. The service's name is a
 # subquery, not a join, so the page's count() leaves it out.
@@ -160,97 +161,198 @@ def booking_list_expired_pending(*, now: datetime) -> QuerySet[Booking]:
     return Booking.objects.filter(status=Booking.Status.PENDING, start_time__lte=now)
 
 
-# The non-cancelled bookings of a service whose period with its buffer overlaps a window, as
-# Unix times (start, end of the buffer), by start: the constraint's GiST index finds them. A
-# busy month is thousands of rows; floats load at a fraction of the cost of timestamps. The
+# The non-cancelled bookings of the candidate resources whose period with its buffer overlaps a
+# window, as Unix times (start, end of the buffer), by resource and start: for each resource, the
+# constraint's GiST index finds them (resource_id and the period: the index takes both conditions
+# in the lateral join, where `resource_id = ANY(...)` would be a filter after it). The seats of one
+# group session (same service, same start, a seat: the constraint's session key) are one row, with
+# how many of this service's seats up to its capacity they hold; -1 for any other row, which
+# blocks a slot it overlaps whatever its service (a resource is never in two bookings at once).
+# So each resource's rows never overlap and their ends are in order, as the slots' sweep needs.
+# A busy month is thousands of rows; floats load at a fraction of the cost of timestamps. The
 # buffer's end is the end plus the buffer's seconds, what bookings_blocked_until gives, at a
 # third of the cost per row (date_part gives float8 directly; extract goes through numeric). The
-# id is a bigint for the constraint's index to take both conditions (see booking_page).
+# ids are bigints for the constraint's index to take them (see booking_page).
 _BUSY = """
-SELECT date_part('epoch', start_time), date_part('epoch', end_time) + buffer_minutes * 60
-FROM bookings_booking
-WHERE service_id = %s::bigint AND status <> 'cancelled'
-  AND tstzrange(start_time, bookings_blocked_until(end_time, buffer_minutes), '[)') && tstzrange(%s, %s, '[)')
-ORDER BY start_time
+SELECT c.id, busy.start, busy.blocked_until, busy.held
+FROM unnest(%(resources)s::bigint[]) AS c(id)
+CROSS JOIN LATERAL (
+    SELECT date_part('epoch', b.start_time) AS start,
+           max(date_part('epoch', b.end_time) + b.buffer_minutes * 60) AS blocked_until,
+           CASE WHEN b.seat IS NOT NULL AND b.service_id = %(service)s::bigint
+                THEN count(*) FILTER (WHERE b.seat <= %(capacity)s::int) ELSE -1 END AS held
+    FROM bookings_booking AS b
+    WHERE b.resource_id = c.id AND b.status <> 'cancelled'
+      AND tstzrange(b.start_time, bookings_blocked_until(b.end_time, b.buffer_minutes), '[)')
+       && tstzrange(%(start)s, %(end)s, '[)')
+    GROUP BY b.start_time, b.service_id, b.seat IS NOT NULL
+) AS busy
+ORDER BY c.id, busy.start
 """
 
 
-def _busy_moments(service_id: int, start: datetime, end: datetime) -> list[tuple[float, float]]:
+def _busy_moments(
+    service: Service, resource_ids: list[int], start: datetime, end: datetime
+) -> dict[int, list[tuple[float, float, int]]]:
+    """Each resource's busy periods in ``[start, end)``: (start, end of the buffer, seats held of
+    ``service``'s session there, or -1), sorted, never overlapping; one query for all of them."""
+    busy: dict[int, list[tuple[float, float, int]]] = {pk: [] for pk in resource_ids}
+    params = {"resources": resource_ids, "service": service.pk, "capacity": service.capacity}
     with read_connection(Booking).cursor() as cursor:
         if not isinstance(cursor.cursor, psycopg.ClientCursor):  # server-side binding (settings), as it should
             cursor.cursor.format = psycopg.pq.Format.BINARY  # floats as 8 bytes each: no text either side
-        cursor.execute(_BUSY, [service_id, start, end])
-        return cursor.fetchall()
+        cursor.execute(_BUSY, {**params, "start": start, "end": end})
+        for resource_id, *period in cursor.fetchall():
+            busy[resource_id].append(tuple(period))
+    return busy
 
 
-def service_availability(*, service: Service, start: datetime, end: datetime, now: datetime) -> list[datetime]:
+@dataclass(frozen=True)
+class FreeSlots:
+    """The free slots of a service: their starts (Unix times, in order), how many resources are free
+    at each, and, for a group session service (capacity above 1), the seats left at each (the sum
+    over those resources; None for other services)."""
+
+    starts: tuple[float, ...]
+    free: tuple[int, ...]
+    seats_left: tuple[int, ...] | None
+
+    def cut(self, first: int, last: int) -> "FreeSlots":
+        seats = self.seats_left[first:last] if self.seats_left is not None else None
+        return FreeSlots(self.starts[first:last], self.free[first:last], seats)
+
+
+def service_availability(
+    *, service: Service, start: datetime, end: datetime, now: datetime, resource_id: int | None = None
+) -> list[datetime]:
     """Starts of the free slots of ``service`` that begin in ``[start, end)``, in order (UTC).
 
-    ``service_free_moments``'s answer as datetimes.
+    ``service_free_moments``'s starts as datetimes.
     """
     return [
         datetime.fromtimestamp(moment, UTC)
-        for moment in service_free_moments(service=service, start=start, end=end, now=now)
+        for moment in service_free_moments(
+            service=service, start=start, end=end, now=now, resource_id=resource_id
+        ).starts
     ]
 
 
-def service_free_moments(*, service: Service, start: datetime, end: datetime, now: datetime) -> tuple[float, ...]:
-    """Starts of the free slots of ``service`` that begin in ``[start, end)``, in order, as Unix times.
+def service_free_moments(
+    *, service: Service, start: datetime, end: datetime, now: datetime, resource_id: int | None = None
+) -> FreeSlots:
+    """The free slots of ``service`` that begin in ``[start, end)``, in order, as Unix times.
 
     A slot lasts the service's duration, starts on its schedule's steps inside
     working hours (``catalog.schedule``), not before the notice or after the
-    horizon (``bookings.rules``), and keeps clear of every non-cancelled booking
-    and buffer, its own buffer included, as the exclusion constraint will judge
-    it. One query reads the window's bookings through the constraint's GiST
-    index; the rest is arithmetic here. ``service`` has its hours and exceptions loaded.
+    horizon (``bookings.rules``), and is free when at least one resource can
+    take it (``rules.delivering_resources``; only ``resource_id`` when given):
+    one working then by its own hours, with no non-cancelled booking of any
+    service on it within the slot and buffers, its own buffer included, as the
+    exclusion constraint will judge it. For a group session service a resource
+    holding this very session (same start) is free while it has seats left.
+    What ``booking_create`` then does: every slot offered books, ``free`` times
+    over (``seats_left`` for sessions). One query reads the window's bookings of
+    every candidate resource through the constraint's GiST index; the rest is
+    arithmetic here. ``service`` has its hours, exceptions and resources loaded
+    (``catalog.selectors.service_by_id_with_schedule``; else one more query).
 
-    The window's free slots are a pure function of the schedule, the policy and
-    the bookings just read, so they are remembered under exactly those (a
+    The window's free slots are a pure function of the schedules, the policy
+    and the bookings just read, so they are remembered under exactly those (a
     booking, an hour or a policy changed is another key: never stale); only the
     cut by now's notice and horizon is done on every request.
     """
+    resources = rules.delivering_resources(service, resource_id=resource_id)
     occupied = timedelta(minutes=service.duration_minutes + service.buffer_minutes)
-    busy = tuple(_busy_moments(service.pk, start, end + occupied))
+    busy = _busy_moments(service, [resource.id for resource in resources], start, end + occupied)
     schedule = Schedule.of(service)
     free = _window_free_moments(
         schedule,
         (start.astimezone(schedule.zone).date(), end.astimezone(schedule.zone).date()),
         (start.timestamp(), end.timestamp()),
-        (service.slot_step, service.duration_minutes, occupied.total_seconds()),
-        busy,
+        (service.slot_step, service.duration_minutes, occupied.total_seconds(), service.capacity),
+        tuple((resource.schedule, tuple(busy[resource.id])) for resource in resources),
     )
     earliest = max(rules.earliest_start(service, now=now), now).timestamp()
     horizon = rules.latest_start(service, now=now)
-    first = max(bisect.bisect_left(free, earliest), bisect.bisect_right(free, now.timestamp()))
-    last = bisect.bisect_right(free, horizon.timestamp()) if horizon is not None else len(free)
-    return free[first:last]
+    starts = free.starts
+    first = max(bisect.bisect_left(starts, earliest), bisect.bisect_right(starts, now.timestamp()))
+    last = bisect.bisect_right(starts, horizon.timestamp()) if horizon is not None else len(starts)
+    return free.cut(first, last)
 
 
-@functools.lru_cache(maxsize=32)  # a busy month's key and answer are about 150 kB
+@functools.lru_cache(maxsize=32)  # a busy month's key and answer are a few hundred kB
 def _window_free_moments(
     schedule: Schedule,
     days: tuple[date, date],
     window: tuple[float, float],
-    slot: tuple[int, int, float],
-    busy: tuple[tuple[float, float], ...],
-) -> tuple[float, ...]:
-    """Slot starts in ``window`` (Unix times) on ``schedule``'s steps from ``days[0]`` to ``days[1]`` (local
-    dates) that keep ``slot``'s (step, length in minutes, seconds occupied with the buffer) clear of ``busy``
-    (sorted, non-overlapping (start, end of the buffer) pairs)."""
-    (since, until), (step, length, occupied) = window, slot
-    moments, index, taken = [], 0, len(busy)
+    slot: tuple[int, int, float, int],
+    resources: tuple[tuple[Schedule, tuple[tuple[float, float, int], ...]], ...],
+) -> FreeSlots:
+    """Slots in ``window`` (Unix times) on ``schedule``'s steps from ``days[0]`` to ``days[1]`` (local dates),
+    ``slot`` being (step, length in minutes, seconds occupied with the buffer, capacity), that at least one of
+    ``resources`` can take: each is (its own hours, its busy periods as ``_busy_moments`` gives them)."""
+    (since, until), (step, length, occupied, capacity) = window, slot
+    sessions = capacity > 1
+    checks = [(_works_at(own, schedule, length * 60), busy, len(busy)) for own, busy in resources]
+    positions = [0] * len(checks)
+    starts, free, seats = [], [], []
     for moment in schedule.slot_moments(*days, step=step, length=length):
         if moment < since:
             continue
         if moment >= until:
             break
-        while index < taken and busy[index][1] <= moment:  # ended (buffer included) before the slot
-            index += 1
-        # Bookings are sorted by start and never overlap each other, so their blocked ends are sorted too.
-        if index < taken and busy[index][0] < moment + occupied:
-            continue
-        moments.append(moment)
-    return tuple(moments)
+        count = left = 0
+        for which, (works, busy, taken) in enumerate(checks):
+            index = positions[which]
+            while index < taken and busy[index][1] <= moment:  # ended (buffer included) before the slot
+                index += 1
+            positions[which] = index
+            if works is not None and not works(moment):
+                continue
+            room = capacity
+            if index < taken and busy[index][0] < moment + occupied:  # something overlaps the slot
+                booked, _, held = busy[index]
+                # Only this very session may, with seats left, and nothing after it.
+                if not sessions or booked != moment or held < 0 or held >= capacity:
+                    continue
+                if index + 1 < taken and busy[index + 1][0] < moment + occupied:
+                    continue
+                room -= held
+            count += 1
+            left += room
+        if count:
+            starts.append(moment)
+            free.append(count)
+            seats.append(left)
+    return FreeSlots(tuple(starts), tuple(free), tuple(seats) if sessions else None)
+
+
+def _works_at(own: Schedule, service_schedule: Schedule, seconds: float):
+    """Whether a resource with hours ``own`` works ``[moment, moment + seconds)`` (a Unix time), as
+    ``Schedule.allows`` judges it; None when every slot of ``service_schedule`` passes (no hours of its
+    own, or the service's very hours: a resource carrying them adds no check). A day's intervals are
+    worked out once, as numbers: a month of slots on five resources asks thousands of times."""
+    if own == service_schedule or not (own.weekly or own.exceptions):
+        return None
+    zone, days = own.zone, {}
+    always = ((-math.inf, math.inf),)
+
+    def works(moment: float) -> bool:
+        day = datetime.fromtimestamp(moment, zone).date()
+        windows = days.get(day)
+        if windows is None:
+            walls = own.wall_intervals(day)
+            windows = days[day] = (
+                always
+                if walls is None
+                else tuple(
+                    (local_instant(day, begin, zone).timestamp(), local_instant(day, end, zone).timestamp() - seconds)
+                    for begin, end in walls
+                )
+            )
+        return any(low <= moment <= last for low, last in windows)
+
+    return works
 
 
 def booking_history(*, booking_id: int, user) -> QuerySet[BookingEvent]:

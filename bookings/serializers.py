@@ -1,4 +1,4 @@
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -159,6 +159,7 @@ class AvailabilityQuerySerializer(InputSerializer):
 
     to = WindowBoundField()
     tz = serializers.CharField(required=False, max_length=64)
+    resource_id = serializers.IntegerField(required=False)
 
     MAX_DAYS = 31
     EARLIEST, LATEST = datetime(2, 1, 1, tzinfo=UTC), datetime(9998, 12, 31, tzinfo=UTC)
@@ -183,7 +184,7 @@ class AvailabilityQuerySerializer(InputSerializer):
             raise serializers.ValidationError({"to": "`to` must be after `from`."})
         if end - start > timedelta(days=self.MAX_DAYS):
             raise serializers.ValidationError({"to": f"A window covers at most {self.MAX_DAYS} days."})
-        return {"start": start, "end": end, "zone": zone}
+        return {"start": start, "end": end, "zone": zone, "resource_id": attrs.get("resource_id")}
 
     @staticmethod
     def _instant(bound, zone: ZoneInfo) -> datetime:
@@ -195,6 +196,10 @@ class AvailabilityQuerySerializer(InputSerializer):
 class SlotSerializer(serializers.Serializer):
     start = serializers.DateTimeField(help_text="ISO 8601 with the offset of the answer's zone.")
     end = serializers.DateTimeField()
+    free = serializers.IntegerField(help_text="How many resources could take this slot (`resource_id`: 1).")
+    seats_left = serializers.IntegerField(
+        required=False, help_text="Group sessions only (capacity above 1): the seats left, over those resources."
+    )
 
 
 class AvailabilitySerializer(serializers.Serializer):
@@ -203,21 +208,29 @@ class AvailabilitySerializer(serializers.Serializer):
     slots = SlotSerializer(many=True)
 
 
-def availability_json(service_id: int, zone: ZoneInfo, starts: Iterable[float], length: timedelta) -> dict:
-    """``AvailabilitySerializer``'s shape for slots starting at ``starts`` (Unix times), in ``zone``'s offsets.
+def availability_json(
+    service_id: int,
+    zone: ZoneInfo,
+    length: timedelta,
+    starts: Sequence[float],
+    free: Sequence[int],
+    seats_left: Sequence[int] | None = None,
+) -> dict:
+    """``AvailabilitySerializer``'s shape for slots starting at ``starts`` (Unix times), in ``zone``'s offsets,
+    ``free`` resources each (and ``seats_left`` each for a group session service).
 
     A month of short slots is thousands: each time is one C call from the number
     to the zone's local time, as ``datetime.astimezone`` gives it, then ``isoformat``.
     """
     seconds, local = length.total_seconds(), datetime.fromtimestamp
-    return {
-        "service_id": service_id,
-        "timezone": zone.key,
-        "slots": [
-            {"start": local(start, zone).isoformat(), "end": local(start + seconds, zone).isoformat()}
-            for start in starts
-        ],
-    }
+    slots = [
+        {"start": local(start, zone).isoformat(), "end": local(start + seconds, zone).isoformat(), "free": count}
+        for start, count in zip(starts, free, strict=True)
+    ]
+    if seats_left is not None:
+        for slot, seats in zip(slots, seats_left, strict=True):
+            slot["seats_left"] = seats
+    return {"service_id": service_id, "timezone": zone.key, "slots": slots}
 
 
 class BookingEventSerializer(serializers.ModelSerializer):

@@ -247,24 +247,34 @@ class AvailabilityView(GenericAPIView):
                 "to", WINDOW_BOUND, required=True, description="Exclusive, as `from`; at most 31 days after it."
             ),
             OpenApiParameter("tz", str, description="IANA zone of the answer's offsets (default: the service's)."),
+            OpenApiParameter(
+                "resource_id",
+                int,
+                description="Only this resource's free slots; one that does not deliver the service is a 400 "
+                "`resource_unavailable`.",
+            ),
         ],
-        responses={200: AvailabilitySerializer},
+        responses={200: AvailabilitySerializer, 400: ErrorSerializer},
     )
     def get(self, request, pk: int):
         service = catalog_selectors.service_with_schedule(pk=pk, bookable=True)
         query = validated(AvailabilityQuerySerializer, request.query_params, context={"zone": service.timezone})
-        starts = selectors.service_free_moments(
-            service=service, start=query["start"], end=query["end"], now=timezone.now()
+        free = selectors.service_free_moments(
+            service=service,
+            start=query["start"],
+            end=query["end"],
+            now=timezone.now(),
+            resource_id=query["resource_id"],
         )
-        body = _availability_body(service.pk, query["zone"], starts, timedelta(minutes=service.duration_minutes))
+        body = _availability_body(service.pk, query["zone"], free, timedelta(minutes=service.duration_minutes))
         return HttpResponse(body, content_type="application/json")
 
 
-@functools.lru_cache(maxsize=32)  # a busy month's answer is about 70 kB
-def _availability_body(service_id: int, zone: ZoneInfo, starts: tuple[float, ...], length: timedelta) -> bytes:
+@functools.lru_cache(maxsize=32)  # a busy month's answer is about 100 kB
+def _availability_body(service_id: int, zone: ZoneInfo, free: selectors.FreeSlots, length: timedelta) -> bytes:
     """The availability answer, rendered as JSONRenderer renders it: a pure function of its arguments, and
     the same window is asked again and again (formatting and encoding a busy month is most of its time)."""
-    return JSONRenderer().render(availability_json(service_id, zone, starts, length))
+    return JSONRenderer().render(availability_json(service_id, zone, length, free.starts, free.free, free.seats_left))
 
 
 def _ics(content: bytes, filename: str) -> HttpResponse:

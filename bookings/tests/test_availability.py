@@ -40,7 +40,11 @@ class TestEndpoint:
         body = slots(anon, service, "2027-02-01", "2027-02-02")
         assert body["service_id"] == service.id and body["timezone"] == "UTC"
         assert len(body["slots"]) == 24
-        assert body["slots"][0] == {"start": "2027-02-01T00:00:00+00:00", "end": "2027-02-01T01:30:00+00:00"}
+        assert body["slots"][0] == {
+            "start": "2027-02-01T00:00:00+00:00",
+            "end": "2027-02-01T01:30:00+00:00",
+            "free": 1,
+        }
 
     def test_hours_bookings_and_buffers_shape_the_slots(self, anon):
         service = ServiceFactory(duration_minutes=60, slot_step_minutes=30, buffer_minutes=15, timezone="Europe/Berlin")
@@ -56,7 +60,7 @@ class TestEndpoint:
         WorkingHours.objects.create(service=service, weekday=1, start=time(9), end=time(10))
         body = slots(anon, service, "2027-02-01", "2027-02-02", tz="America/New_York")
         assert body["timezone"] == "America/New_York"
-        assert body["slots"] == [{"start": "2027-02-01T03:00:00-05:00", "end": "2027-02-01T04:00:00-05:00"}]
+        assert body["slots"] == [{"start": "2027-02-01T03:00:00-05:00", "end": "2027-02-01T04:00:00-05:00", "free": 1}]
 
     def test_notice_and_horizon_trim_the_window(self, anon):
         service = ServiceFactory(min_notice_minutes=24 * 60, max_advance_days=2)
@@ -253,10 +257,10 @@ def expected_refusal(service, schedule, start, busy, now) -> str:
     return "booking_conflict"
 
 
-def aligned_starts(schedule, service):
-    """Every wall-clock step of every interval (or of each day), whether or not its slot fits, with
-    whether the slot fits that interval's own instants (a wall time the clocks skip moves forward)."""
-    first, last = (moment.astimezone(schedule.zone).date() for moment in WINDOW)
+def aligned_starts(schedule, service, window=WINDOW):
+    """Every wall-clock step of every interval (or of each day) in ``window``, whether or not its slot fits,
+    with whether the slot fits that interval's own instants (a wall time the clocks skip moves forward)."""
+    first, last = (moment.astimezone(schedule.zone).date() for moment in window)
     length = timedelta(minutes=service.duration_minutes)
     day = first
     while day <= last:
@@ -268,7 +272,7 @@ def aligned_starts(schedule, service):
             cursor = datetime.combine(day, wall_start)
             while cursor < datetime.combine(day, wall_end):
                 moment = cursor.replace(tzinfo=schedule.zone).astimezone(UTC)
-                if moment.astimezone(schedule.zone).replace(tzinfo=None) == cursor and WINDOW[0] <= moment < WINDOW[1]:
+                if moment.astimezone(schedule.zone).replace(tzinfo=None) == cursor and window[0] <= moment < window[1]:
                     yield moment, low <= moment and moment + length <= high
                 cursor += timedelta(minutes=service.slot_step)
         day += timedelta(days=1)
