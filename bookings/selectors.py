@@ -120,28 +120,38 @@ def booking_page(
 
 
 # Pairs of non-cancelled bookings of one service whose periods (each with its buffer) overlap.
+# Two non-cancelled bookings of one resource whose periods (each with its buffer) overlap, unless
+# both are seats of one session (one service, one start) on different seats: the rule of the
+# exclusion constraint and the unique seat index, written out plainly so that it checks them.
 OVERLAPPING_PAIRS_SQL = """
     SELECT a.id, b.id FROM bookings_booking a
     JOIN bookings_booking b
-      ON a.service_id = b.service_id AND a.id < b.id
+      ON a.resource_id = b.resource_id AND a.id < b.id
      AND tstzrange(a.start_time, bookings_blocked_until(a.end_time, a.buffer_minutes), '[)')
       && tstzrange(b.start_time, bookings_blocked_until(b.end_time, b.buffer_minutes), '[)')
+     AND NOT (a.seat IS NOT NULL AND b.seat IS NOT NULL AND a.seat <> b.seat
+              AND a.service_id = b.service_id AND a.start_time = b.start_time)
     WHERE a.status <> 'cancelled' AND b.status <> 'cancelled'
 """
 
 
-def overlapping_pairs(*, service_id: int | None = None) -> list[tuple[int, int]]:
-    """Pairs of non-cancelled bookings of one service whose periods (each with its buffer) overlap.
+def overlapping_pairs(*, service_id: int | None = None, resource_id: int | None = None) -> list[tuple[int, int]]:
+    """Pairs of non-cancelled bookings of one resource whose periods (each with its buffer) overlap, but
+    different seats of one session; with ``service_id``, the pairs that include a booking of that service.
 
-    Always empty while the exclusion constraint holds; tests and the stress
-    script use it to check the database directly, not through the API (system
-    tests that bring their own database run ``OVERLAPPING_PAIRS_SQL`` there).
+    Always empty while the exclusion constraint and the seat index hold; tests
+    and the stress script use it to check the database directly, not through
+    the API (system tests that bring their own database run
+    ``OVERLAPPING_PAIRS_SQL`` there).
     """
     sql = OVERLAPPING_PAIRS_SQL
     params = []
     if service_id is not None:
-        sql += " AND a.service_id = %s"
+        sql += " AND %s IN (a.service_id, b.service_id)"
         params.append(service_id)
+    if resource_id is not None:
+        sql += " AND a.resource_id = %s"
+        params.append(resource_id)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [tuple(row) for row in cursor.fetchall()]
