@@ -242,3 +242,55 @@ def test_direct_and_any_available_racers_share_the_resources(live_server):
         if status == 201 and "resource_id" in body:
             assert payload["resource"]["id"] == body["resource_id"]
     assert overlapping_pairs(service_id=service.id) == []
+
+
+def book_one_by_one(live_server, bodies) -> list[tuple[str, int]]:
+    """POST each body in turn, each by a user of its own (all must book): (token, booking id) of each."""
+    booked = []
+    for body in bodies:
+        token = token_for(UserFactory())
+        status, payload = request("POST", f"{live_server.url}/bookings", token=token, body=body)
+        assert status == 201, payload
+        booked.append((token, payload["id"]))
+    return booked
+
+
+def move_at_once(live_server, booked, start) -> list[tuple[int, dict]]:
+    """PATCH every booking to ``start`` at the same instant, each by its owner."""
+    url = f"{live_server.url}/bookings"
+    return race(
+        [
+            lambda t=t, pk=pk: request("PATCH", f"{url}/{pk}", token=t, body={"start_time": iso(start)})
+            for t, pk in booked
+        ]
+    )
+
+
+def test_moves_of_two_services_onto_one_stylist_one_wins(live_server):
+    """Eight bookings of a stylist's two services, at eight other hours, all moved to one hour at once."""
+    stylist = Resource.objects.create(name="Alex")
+    services = [ServiceFactory(duration_minutes=60), ServiceFactory(duration_minutes=60)]
+    for service in services:
+        service.resources.clear()
+        stylist.services.add(service)
+    start = slot_start()
+    bodies = [{"service_id": services[n % 2].id, "start_time": iso(start + timedelta(hours=n + 1))} for n in range(8)]
+    results = move_at_once(live_server, book_one_by_one(live_server, bodies), start)
+    assert statuses(results) == [200] + [409] * 7
+    assert conflict_codes(results) == {"booking_conflict"}
+    assert Booking.objects.filter(resource=stylist, start_time=start).count() == 1
+    assert overlapping_pairs(resource_id=stylist.id) == []
+
+
+def test_moves_onto_one_slot_take_each_working_resource_once(live_server):
+    """Two bookings on each of three resources, at 11:00 and 12:00, all moved to 10:00 at once: three move, each
+    to a different resource that works then (the one off until 13:00 never), the rest are 409."""
+    service, working, off = staffed_service(working=3, off=1)
+    start = slot_start()
+    bodies = [{"service_id": service.id, "start_time": iso(start + timedelta(hours=1 + n // 3))} for n in range(6)]
+    results = move_at_once(live_server, book_one_by_one(live_server, bodies), start)
+    assert statuses(results) == [200] * 3 + [409] * 3
+    assert conflict_codes(results) == {"booking_conflict"}
+    moved = Booking.objects.filter(service=service, start_time=start).values_list("resource_id", flat=True)
+    assert sorted(moved) == sorted(working) and off[0] not in moved
+    assert overlapping_pairs(service_id=service.id) == []
