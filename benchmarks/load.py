@@ -47,6 +47,10 @@ def wrk_scenario(args, server: LiveServer, scenario: Scenario, data: Data) -> Re
         # The warm-up and the measured run book different eras: requests still in flight when wrk
         # stops are committed after it, and must not take a slot the next run asks for.
         services = data.service_ids if scenario.spread else [data.service_id]
+        if scenario.trio:
+            services = [data.trio_service_id]
+            if scenario.trio == "direct":
+                env["BENCH_RESOURCE_ID"] = str(data.trio_free_resource_id)
         env.update(BENCH_SLOT_STEP=str(int(SLOT_STEP.total_seconds())), BENCH_SERVICE_IDS=",".join(map(str, services)))
         eras = iter(FAR_FUTURE + timedelta(days=1 + 365 * 20 * n) for n in (1, 2))
     url = server.url + scenario.path_for(data)
@@ -89,9 +93,9 @@ def pgbench_path() -> str | None:
 
 PGBENCH_SQL = """\
 INSERT INTO bookings_booking
-    (user_id, service_id, start_time, end_time, status, notes, cancellation_reason, buffer_minutes, sequence,
-     created_at, updated_at)
-SELECT :user_id, :service_id, slot, slot + interval '1 hour', 'pending', '', '', 0, 0, now(), now()
+    (user_id, service_id, resource_id, start_time, end_time, status, notes, cancellation_reason, buffer_minutes,
+     sequence, created_at, updated_at)
+SELECT :user_id, :service_id, :resource_id, slot, slot + interval '1 hour', 'pending', '', '', 0, 0, now(), now()
 FROM (SELECT timestamptz '{start}' + nextval('bench_slot_seq') * interval '4 hours' AS slot) AS next_slot
 RETURNING id;
 """
@@ -107,6 +111,7 @@ def pgbench_scenario(args, data: Data) -> Result:
         script.write_text(PGBENCH_SQL.format(start=PGBENCH_FROM.isoformat()))
         base = [args.pgbench, "-n", "-c", str(args.connections), "-j", str(args.threads), "-f", str(script)]
         base += ["-D", f"user_id={data.user_id}", "-D", f"service_id={data.service_id}"]
+        base += ["-D", f"resource_id={data.resource_id}"]
         base += ["-h", db["HOST"] or "localhost", "-p", str(db["PORT"] or 5432), "-U", db["USER"] or "postgres"]
         env = {**os.environ, "PGPASSWORD": db["PASSWORD"] or ""}
         if args.warmup:
