@@ -43,7 +43,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks import load, notify, report, scenarios  # noqa: E402
+from benchmarks import load, notify, report, scenarios, series  # noqa: E402
 from bookit.testing import live_server  # noqa: E402
 
 SERVER_ENV = {
@@ -130,6 +130,7 @@ def main() -> int:
     parser.add_argument("--worker-threads", type=int, help="GUNICORN_THREADS (default: gunicorn.conf.py's)")
     parser.add_argument("--max-requests", type=int, help="GUNICORN_MAX_REQUESTS (default: gunicorn.conf.py's)")
     parser.add_argument("--no-notifications", action="store_true", help="skip benchmarks/notify.py's runs")
+    parser.add_argument("--no-series", action="store_true", help="skip benchmarks/series.py's run")
     parser.add_argument("--smoke", action="store_true", help="CI: 1,000 bookings, 2 s per scenario, 1 s warm-up")
     args = parser.parse_args()
     if args.smoke:
@@ -179,6 +180,10 @@ def main() -> int:
             missing = extra[name]["bookings"] - extra[name]["delivered"] if name in extra else 0
             if missing:
                 failed.append(f"{name} run: {missing} webhooks not delivered")
+    if not args.no_series:  # recurring bookings: a request's cost, one client (benchmarks/series.py)
+        rounds = 10 if args.smoke else 60
+        if series.run(rounds=rounds, warmup=2 if args.smoke else 5, database=f"{args.database}_series"):
+            failed.append("series")
     if failed:
         print(f"bench: FAILED, errors in {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -21,6 +21,12 @@ Date filters and the date hierarchy go by each booking's local date in its own
 service's zone (``LocalStartFilter``; the hierarchy is the
 ``local_date_hierarchy`` tag in this app's ``change_list.html``), so "today"
 is each service's today when services sit in several zones.
+
+A new booking's resource is the staff's choice or, left empty, any available
+one, picked by ``booking_create`` as for the API; a booking then keeps its
+resource and seat (read-only). A group session's attendees are the list
+filtered by service and start (``?service__id__exact=&start_time=``), which the
+resource's day page links to.
 """
 
 import calendar
@@ -44,7 +50,7 @@ from bookit.admin import DeletesThroughServices
 from bookit.domain_errors import DomainError
 from catalog.admin_forms import LocalSplitDateTimeField
 from catalog.localtime import LocalTimeError, format_local, local_time, local_to_utc
-from catalog.models import Service
+from catalog.models import Resource, Service
 
 Status = Booking.Status
 
@@ -55,7 +61,7 @@ ERROR_FIELDS = {
     "invalid_transition": ("status",),
     "not_ended": ("status",),
 }
-SERVICE_FIELD_TO_FORM = {"service_id": "service"}
+SERVICE_FIELD_TO_FORM = {"service_id": "service", "resource_id": "resource"}
 STAFF_CANCEL_REASON = "Cancelled by staff."
 LOCAL_FIELDS = ("start_time", "end_time")  # typed in the service's zone
 
@@ -67,6 +73,13 @@ class BookingAdminForm(forms.ModelForm):
 
     start_time = LocalSplitDateTimeField(label="Start time")
     end_time = LocalSplitDateTimeField(label="End time", required=False)
+    # A new booking's resource; a booking keeps its own (read-only: the admin then leaves this field out).
+    resource = forms.ModelChoiceField(
+        queryset=Resource.objects.filter(is_active=True),
+        required=False,
+        empty_label="Any available",
+        help_text="Empty: any resource that delivers the service, works then and is free (the fairest first).",
+    )
 
     class Meta:
         model = Booking
@@ -121,6 +134,7 @@ class BookingAdminForm(forms.ModelForm):
                 service=data["service"],
                 start_time=data["start_time"],
                 end_time=data["end_time"],
+                resource_id=data["resource"].pk if data.get("resource") else None,
                 notes=data["notes"],
                 actor=self.actor,
             )
@@ -249,9 +263,9 @@ class LocalStartFilter(admin.SimpleListFilter):
 class BookingAdmin(DeletesThroughServices, admin.ModelAdmin):
     form = BookingAdminForm
     inlines = (BookingEventInline,)
-    list_display = ("id", "user", "service", "local_start", "local_end", "status")
-    list_filter = ("status", "service", LocalStartFilter)
-    list_select_related = ("user", "service")
+    list_display = ("id", "user", "service", "resource", "seat", "local_start", "local_end", "status")
+    list_filter = ("status", "service", "resource", LocalStartFilter)
+    list_select_related = ("user", "service", "resource")
     # No date_hierarchy: Django's would cut days in UTC; change_list.html draws one by local dates.
     search_fields = ("user__email", "service__name")
     autocomplete_fields = ("user", "service")
@@ -276,15 +290,16 @@ class BookingAdmin(DeletesThroughServices, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:  # a new booking starts pending
-            return ("user", "service", "start_time", "end_time", "notes")
+            return ("user", "service", "resource", "start_time", "end_time", "notes")
         return (
-            *("user", "service", "start_time", "end_time", "status", "cancellation_reason", "notes"),
+            *("user", "service", "resource", "seat", "start_time", "end_time", "status", "cancellation_reason"),
+            "notes",
             *("cancelled", "created", "updated"),
         )
 
     def get_readonly_fields(self, request, obj=None):
-        # A booking keeps its user and service; the API cannot change them either.
-        moved = ("user", "service") if obj else ()
+        # A booking keeps its user and service (the API cannot change them either), and here its resource and seat.
+        moved = ("user", "service", "resource", "seat") if obj else ()
         return (*moved, "cancelled", "created", "updated")
 
     @admin.display(description="start", ordering="start_time")

@@ -3,6 +3,10 @@
 Each booking is one VEVENT: a stable ``UID``, a ``SEQUENCE`` that grows on
 each reschedule and cancellation (calendar apps apply an update only when it
 grows), ``STATUS:CANCELLED`` once cancelled, the service's name, times in UTC.
+An occurrence of a recurring booking stays one event of its own (it can be
+moved or cancelled alone), linked to its series by ``RELATED-TO`` (RFC 5545
+3.8.4.5) naming the series' UID: calendar apps group them, and no ``RRULE``
+can drift from the bookings as they are.
 """
 
 import hashlib
@@ -33,6 +37,10 @@ def booking_uid(booking: Booking) -> str:
     return f"booking-{booking.pk}@bookit"
 
 
+def series_uid(series_id: int) -> str:
+    return f"series-{series_id}@bookit"
+
+
 def calendar_of(bookings: Iterable[Booking], *, name: str, method: str | None = None) -> bytes:
     """One VCALENDAR with a VEVENT per booking (their services loaded).
 
@@ -57,6 +65,8 @@ def calendar_of(bookings: Iterable[Booking], *, name: str, method: str | None = 
         event.add("status", STATUS[booking.status])
         if booking.notes:
             event.add("description", booking.notes)
+        if booking.series_id is not None:
+            event.add("related-to", series_uid(booking.series_id))
         calendar.add_component(event)
     return calendar.to_ical()
 

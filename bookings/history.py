@@ -5,7 +5,9 @@ the maintenance commands) records its event through here; reading is
 ``bookings.selectors.booking_history``.
 """
 
-from collections.abc import Iterable
+import contextlib
+import contextvars
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from django.utils import timezone
@@ -17,12 +19,27 @@ from catalog.localtime import format_local
 # What an event shows of a booking, before and after.
 FIELDS = (
     *("service_id", "resource_id", "seat", "user_id", "start_time", "end_time", "status", "notes"),
-    *("cancelled_at", "cancellation_reason"),
+    *("cancelled_at", "cancellation_reason", "series_id"),
 )
+
+# Set while one operation changes many bookings whose news goes out as one digest (a series
+# cancellation): the events written meanwhile carry ``in_digest``, so the notifications skip
+# their mail of one (bookings know nothing of mail; the event says how it came about).
+_IN_DIGEST = contextvars.ContextVar("bookings_history_in_digest", default=False)
+
+
+@contextlib.contextmanager
+def told_in_digest() -> Iterator[None]:
+    """Events recorded inside are marked ``in_digest``: their owner is told of them all at once."""
+    token = _IN_DIGEST.set(True)
+    try:
+        yield
+    finally:
+        _IN_DIGEST.reset(token)
 
 
 # How staff read a field's name, and the fields whose values are instants (kept as ISO ``Z`` strings).
-LABELS = {"service_id": "service", "user_id": "user", "start_time": "start", "end_time": "end"}
+LABELS = {"service_id": "service", "user_id": "user", "start_time": "start", "end_time": "end", "series_id": "series"}
 INSTANTS = {"start_time", "end_time", "cancelled_at"}
 SHOWN_CHARACTERS = 80  # of a long text (notes, a reason): enough to recognise it
 
@@ -61,6 +78,7 @@ def event_of(booking: Booking, action: str, *, actor_id: int | None, before: dic
         actor_id=actor_id,
         action=action,
         changes=changes,
+        in_digest=_IN_DIGEST.get(),
     )
 
 

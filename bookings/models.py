@@ -58,6 +58,33 @@ class Status(models.TextChoices):
     COMPLETED = "completed"
 
 
+class BookingSeries(models.Model):
+    """A recurring booking as it was asked for: one request, written all or nothing (``bookings.series``).
+
+    Its occurrences are ordinary bookings (``Booking.series``), each judged by
+    every rule of a single booking; this row keeps what they were made from,
+    so the series can be read back and cancelled as one.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="booking_series")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="booking_series")
+    # The resource the request asked for; null: any available one, per occurrence.
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    recurrence = models.CharField(max_length=200, help_text="The RRULE subset it was expanded from.")
+    start_time = models.DateTimeField(help_text="The first occurrence's start (DTSTART).")
+    notes = models.TextField(blank=True, max_length=2000)
+    # The occurrences refused when it was made (``on_conflict: skip``): [{"start_time", "end_time", "verdict"}].
+    skipped = models.JSONField(default=list, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "booking series"
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.service}, {self.recurrence} from {format_local(self.start_time, self.service.timezone)}"
+
+
 class Booking(TimestampedModel):
     """One service booked by one user for ``[start_time, end_time)``."""
 
@@ -88,6 +115,10 @@ class Booking(TimestampedModel):
     buffer_minutes = models.PositiveIntegerField(default=0)
     # iCalendar SEQUENCE: grows on each reschedule and cancellation, so calendar apps take the update.
     sequence = models.PositiveIntegerField(default=0, editable=False)
+    # The recurring booking it is an occurrence of; null for a single booking.
+    series = models.ForeignKey(
+        BookingSeries, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="bookings"
+    )
 
     class Meta:
         ordering = ["start_time", "id"]
@@ -175,6 +206,8 @@ class BookingEvent(models.Model):
     action = models.CharField(max_length=20, choices=Action.choices, editable=False)
     at = models.DateTimeField(default=timezone.now, editable=False)
     changes = models.JSONField(default=dict, editable=False, help_text='{"field": [before, after]}')
+    # Told in a digest rather than on its own (an occurrence cancelled with its series: one mail, not ten).
+    in_digest = models.BooleanField(default=False, db_default=False, editable=False)
 
     class Meta:
         ordering = ["at", "id"]

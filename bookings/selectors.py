@@ -12,7 +12,7 @@ from django.db.models.functions import Extract, JSONObject
 
 from bookings import rules
 from bookings.calendar import token_digest
-from bookings.models import Booking, BookingEvent, CalendarFeed
+from bookings.models import Booking, BookingEvent, BookingSeries, CalendarFeed
 from bookit.db.replicas import read_connection
 from bookit.domain_errors import NotFoundError
 from catalog.localtime import LocalDate, utc_window
@@ -22,7 +22,7 @@ from catalog.schedule import Schedule
 # The columns of a row of GET /bookings: BookingSerializer's fields. The service's name is a
 # subquery, not a join, so the page's count() leaves it out.
 BOOKING_ROW = (
-    *("id", "user_id", "service_id", "seat", "start_time", "end_time", "status", "notes"),
+    *("id", "user_id", "service_id", "seat", "series_id", "start_time", "end_time", "status", "notes"),
     *("cancelled_at", "cancellation_reason", "created_at", "updated_at"),
 )
 SERVICE_NAME = Subquery(Service.objects.filter(pk=OuterRef("service_id")).order_by().values("name"))
@@ -119,25 +119,24 @@ def booking_page(
     return [dict(zip(_PAGE_COLUMNS, row[1:], strict=True)) for row in rows if row[1] is not None], total
 
 
-# Pairs of non-cancelled bookings of one service whose periods (each with its buffer) overlap.
-# Two non-cancelled bookings of one resource whose periods (each with its buffer) overlap, unless
-# both are seats of one session (one service, one start) on different seats: the rule of the
-# exclusion constraint and the unique seat index, written out plainly so that it checks them.
+# Pairs of non-cancelled bookings on one resource whose periods (with buffers) overlap, unless they are
+# different seats of one session: what the exclusion constraint (the session key, compared WITH <>)
+# and the one-booking-per-seat index refuse, judged again by a query.
 OVERLAPPING_PAIRS_SQL = """
     SELECT a.id, b.id FROM bookings_booking a
     JOIN bookings_booking b
       ON a.resource_id = b.resource_id AND a.id < b.id
+     AND (bookings_session_key(a.id, a.service_id, a.seat, a.start_time)
+          <> bookings_session_key(b.id, b.service_id, b.seat, b.start_time) OR a.seat = b.seat)
      AND tstzrange(a.start_time, bookings_blocked_until(a.end_time, a.buffer_minutes), '[)')
       && tstzrange(b.start_time, bookings_blocked_until(b.end_time, b.buffer_minutes), '[)')
-     AND NOT (a.seat IS NOT NULL AND b.seat IS NOT NULL AND a.seat <> b.seat
-              AND a.service_id = b.service_id AND a.start_time = b.start_time)
     WHERE a.status <> 'cancelled' AND b.status <> 'cancelled'
 """
 
 
 def overlapping_pairs(*, service_id: int | None = None, resource_id: int | None = None) -> list[tuple[int, int]]:
-    """Pairs of non-cancelled bookings of one resource whose periods (each with its buffer) overlap, but
-    different seats of one session; with ``service_id``, the pairs that include a booking of that service.
+    """Pairs of non-cancelled bookings on one resource whose periods overlap, but different seats of one
+    session; with ``service_id``, the pairs that include a booking of that service; with ``resource_id``, its.
 
     Always empty while the exclusion constraint and the seat index hold; tests
     and the stress script use it to check the database directly, not through
@@ -353,3 +352,15 @@ def booking_staff_day(*, now: datetime, limit: int = 20) -> StaffDay:
     today = Booking.objects.select_related("service", "user").order_by("start_time", "id")
     rows = list(booking_filter_local_days_from_today(today, first=0, last=0, now=now)[: limit + 1])
     return StaffDay(pending_count=pending_count, today=rows[:limit], more_today=len(rows) > limit)
+
+
+def booking_series_get(*, pk: int, user) -> BookingSeries:
+    """A series its owner (or staff) may see; anyone else gets the 404 of one that does not exist."""
+    series = _series_visible_to(user).select_related("service").filter(pk=pk).first()
+    if series is None:
+        raise NotFoundError("No booking series with this id.")
+    return series
+
+
+def _series_visible_to(user) -> QuerySet[BookingSeries]:
+    return BookingSeries.objects.all() if user.is_staff else BookingSeries.objects.filter(user=user)

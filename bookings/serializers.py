@@ -7,6 +7,8 @@ from rest_framework import serializers
 
 from bookings.models import Booking, BookingEvent
 from bookings.rules import UNKNOWN_SERVICE
+from bookings.series import DRY_RUN_NOTE
+from bookit.api.error_responses import OccurrenceVerdictSerializer
 from bookit.api.fields import AwareDateTimeField
 from bookit.api.rows import RowRenderer
 from bookit.api.serializers import InputSerializer
@@ -30,6 +32,9 @@ class BookingSerializer(serializers.ModelSerializer):
     seat = serializers.IntegerField(
         read_only=True, allow_null=True, help_text="Its seat in a group session (capacity above 1); null otherwise."
     )
+    series_id = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The recurring booking it belongs to; null for a single booking."
+    )
 
     class Meta:
         model = Booking
@@ -40,6 +45,7 @@ class BookingSerializer(serializers.ModelSerializer):
             "service_name",
             "resource",
             "seat",
+            "series_id",
             "start_time",
             "end_time",
             "status",
@@ -236,3 +242,82 @@ class BookingEventPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = BookingEventSerializer(many=True)
+
+
+class SeriesCreateSerializer(InputSerializer):
+    """A recurring booking: ``recurrence`` is the RRULE subset of ``bookings.recurrence``."""
+
+    service_id = ServiceIdField(
+        queryset=Service.objects.all(),
+        pk_field=serializers.IntegerField(),
+        source="service",
+        error_messages={"does_not_exist": UNKNOWN_SERVICE},
+    )
+    start_time = AwareDateTimeField(
+        help_text="The first occurrence; its wall-clock time in the service's zone repeats."
+    )
+    recurrence = serializers.CharField(
+        max_length=200,
+        help_text="RRULE subset: FREQ=DAILY|WEEKLY|MONTHLY, INTERVAL, COUNT (<= 52) or UNTIL (inside the service's "
+        "horizon), BYDAY (WEEKLY only); at most 52 occurrences. Example: FREQ=WEEKLY;COUNT=10.",
+    )
+    resource_id = RESOURCE_ID
+    notes = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+    on_conflict = serializers.ChoiceField(
+        choices=["fail", "skip"],
+        default="fail",
+        help_text="`fail`: any refused occurrence books nothing (409 `series_conflict`); `skip`: book the rest.",
+    )
+    dry_run = serializers.BooleanField(default=False, help_text="Only the verdicts (200); nothing is booked.")
+
+
+class SeriesCancelSerializer(InputSerializer):
+    start_from = AwareDateTimeField(
+        required=False, help_text="Cancel the occurrences starting at or after this (this and following)."
+    )
+    reason = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("start_from")  # `from` is a Python keyword
+        return fields
+
+
+class SeriesOccurrenceSerializer(OccurrenceVerdictSerializer):
+    status = serializers.ChoiceField(
+        choices=Booking.Status.choices, required=False, help_text="The booking's status now (GET and cancel)."
+    )
+
+    class Meta:
+        ref_name = "SeriesOccurrence"
+
+
+class SeriesSerializer(serializers.Serializer):
+    """A recurring booking and its occurrences."""
+
+    id = serializers.IntegerField(allow_null=True, help_text="Null in a dry run.")
+    recurrence = serializers.CharField()
+    service_id = serializers.IntegerField()
+    occurrences = SeriesOccurrenceSerializer(many=True)
+    skipped = OccurrenceVerdictSerializer(many=True, help_text="The occurrences not booked, with their verdicts.")
+    note = serializers.CharField(required=False, help_text="Dry runs: the verdicts may change by the real request.")
+    not_cancelled = OccurrenceVerdictSerializer(
+        many=True, required=False, help_text="Cancel: occurrences left as they were, with why (`cancellation_cutoff`)."
+    )
+
+
+def series_json(result, *, status: bool = False, cancel: bool = False) -> dict:
+    """``SeriesSerializer``'s shape of a ``bookings.series.SeriesResult`` (``status``: each booking's, as GET shows)."""
+    series = result.series
+    body = {
+        "id": series.pk if series is not None else None,
+        "recurrence": result.recurrence,
+        "service_id": result.service_id,
+        "occurrences": [occurrence.as_json(status=status) for occurrence in result.occurrences],
+        "skipped": series.skipped if series is not None else [o.as_json() for o in result.skipped],
+    }
+    if result.dry_run:
+        body["note"] = DRY_RUN_NOTE
+    if cancel:
+        body["not_cancelled"] = [occurrence.as_json() for occurrence in result.not_cancelled]
+    return body

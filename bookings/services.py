@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from bookings import history, rules, selectors
 from bookings.calendar import token_digest
-from bookings.models import Booking, BookingEvent, CalendarFeed
+from bookings.models import Booking, BookingEvent, BookingSeries, CalendarFeed
 from bookings.writes import Placement, locked_copy, write_booking
 from bookit.domain_errors import ConflictError, DomainError
 from catalog.models import Service
@@ -46,6 +46,7 @@ def booking_create(
     notes: str = "",
     actor=None,
     now: datetime | None = None,
+    series: BookingSeries | None = None,
 ) -> Booking:
     """Book ``service`` for ``user``: in the future, on an active service, inside its policy, starting as pending.
 
@@ -56,7 +57,8 @@ def booking_create(
     resource ``resource_id``, or on any available one (``place``): a resource
     that delivers the service, works then and is free, the fairest first. A
     group session's booking (capacity above 1) starts on the slot grid and
-    takes the lowest free seat.
+    takes the lowest free seat. ``series``: the recurring booking it is an
+    occurrence of (``bookings.series``).
     """
     now = now or timezone.now()
     staff = _is_staff(actor)
@@ -73,6 +75,7 @@ def booking_create(
         end_time=end_time,
         notes=notes,
         buffer_minutes=service.buffer_minutes,
+        series=series,
     )
     placement = place(service, schedule, start_time, end_time, resource_id=resource_id)
     cap = None if staff else service.max_active_bookings_per_user

@@ -1,9 +1,10 @@
 from django.urls import re_path
 
-from bookings.views import AvailabilityView, BookingViewSet, CalendarFeedView, CalendarTokenView
+from bookings.views import AvailabilityView, BookingSeriesViewSet, BookingViewSet, CalendarFeedView, CalendarTokenView
 from bookit.api.routers import Router
 
 router = Router()
+router.register("bookings/series", BookingSeriesViewSet, basename="booking-series")
 router.register("bookings", BookingViewSet, basename="booking")
 urlpatterns = [
     re_path(r"^services/(?P<pk>\d+)/availability/?$", AvailabilityView.as_view(), name="service-availability"),

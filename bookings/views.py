@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from accounts import idempotency
 from accounts.idempotency import idempotent
 from bookings import selectors, services
+from bookings import series as series_services
 from bookings.calendar import CalendarNegotiation, ICalendarRenderer, calendar_of
 from bookings.filters import BookingFilter
 from bookings.models import Booking
@@ -30,8 +31,12 @@ from bookings.serializers import (
     BookingStatusSerializer,
     BookingUpdateSerializer,
     CalendarTokenSerializer,
+    SeriesCancelSerializer,
+    SeriesCreateSerializer,
+    SeriesSerializer,
     availability_json,
     booking_json,
+    series_json,
 )
 from bookit.api.error_responses import ErrorSerializer
 from bookit.api.permissions import IsAdmin
@@ -158,6 +163,70 @@ class BookingViewSet(ModelViewSet):
             booking=booking, status=data["status"], reason=data["cancellation_reason"], actor=request.user
         )
         return Response(booking_json(booking))
+
+
+@extend_schema_view(
+    create=extend_schema(
+        summary="Book a recurring series, all or nothing (or skipping refused occurrences)",
+        description="Expands `recurrence` (an RRULE subset) on the wall clock of the service's zone and books every "
+        "occurrence under the rules of a single booking, in one transaction. 201 with the series; with "
+        '`on_conflict: "fail"` any refused occurrence books nothing: 409 `series_conflict` whose `occurrences` give '
+        "each verdict. `dry_run: true`: 200 with the verdicts, nothing booked. A bad rule is a 400 `bad_recurrence` "
+        "naming the part.",
+        request=SeriesCreateSerializer,
+        responses={201: SeriesSerializer, 200: SeriesSerializer, **RETRY_ERRORS},
+        **RETRYABLE,
+    ),
+    retrieve=extend_schema(summary="A recurring series with each booking's status (owner or admin; 404 otherwise)"),
+)
+class BookingSeriesViewSet(viewsets.GenericViewSet):
+    """Recurring bookings (``bookings.series``): each occurrence is an ordinary booking with its ``series_id``."""
+
+    serializer_class = SeriesSerializer
+    permission_classes = [IsAuthenticated]
+    lookup_value_regex = "[0-9]+"
+    filter_backends: list = []
+    pagination_class = None
+
+    @idempotent
+    def create(self, request):
+        data = validated(SeriesCreateSerializer, request.data, context={"user": request.user})
+        result = series_services.booking_series_create(
+            user=request.user,
+            service=data["service"],
+            start_time=data["start_time"],
+            recurrence_rule=data["recurrence"],
+            resource_id=data.get("resource_id"),
+            notes=data["notes"],
+            on_conflict=data["on_conflict"],
+            dry_run=data["dry_run"],
+            actor=request.user,
+        )
+        answer = status.HTTP_200_OK if result.dry_run else status.HTTP_201_CREATED
+        return Response(series_json(result), status=answer)
+
+    def retrieve(self, request, pk=None):
+        series = selectors.booking_series_get(pk=int(pk), user=request.user)
+        return Response(series_json(series_services.series_occurrences(series), status=True))
+
+    @extend_schema(
+        summary="Cancel a series' occurrences that have not started (from `from` on: this and following)",
+        description="One transaction; each occurrence gets its history event and webhook as a single cancellation "
+        "would, and the owner one digest mail. Occurrences inside the service's cancellation cutoff are left and "
+        "listed in `not_cancelled` with `cancellation_cutoff` (staff override the cutoff).",
+        request=SeriesCancelSerializer,
+        responses={200: SeriesSerializer, **RETRY_ERRORS},
+        **RETRYABLE,
+    )
+    @action(detail=True, methods=["post"], url_path="cancel")
+    @idempotent
+    def cancel(self, request, pk=None):
+        data = validated(SeriesCancelSerializer, request.data)
+        series = selectors.booking_series_get(pk=int(pk), user=request.user)
+        result = series_services.booking_series_cancel(
+            series=series, since=data.get("from"), reason=data["reason"], actor=request.user
+        )
+        return Response(series_json(result, status=True, cancel=True))
 
 
 class AvailabilityView(GenericAPIView):

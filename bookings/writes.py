@@ -26,6 +26,7 @@ decides nothing: the constraint still judges each write, and its violation
 """
 
 import contextlib
+import contextvars
 import functools
 import re
 from collections.abc import Callable
@@ -84,6 +85,27 @@ def _conflict(start: datetime, end: datetime) -> ConflictError:
     return ConflictError(
         f"This service is already booked between {iso_z(start)} and {iso_z(end)}.", code="booking_conflict"
     )
+
+
+# Whether a new booking's one-statement INSERT inside a caller's transaction takes a savepoint.
+_OWN_SAVEPOINT = contextvars.ContextVar("bookings_own_savepoint", default=True)
+
+
+@contextlib.contextmanager
+def in_one_transaction():
+    """New bookings written inside this block share the caller's transaction without savepoints of their own.
+
+    For a caller that rolls back as a whole on any database error (a
+    recurring series): the INSERT reports a taken slot without an error (ON
+    CONFLICT DO NOTHING), so its savepoint only guards errors that end the
+    caller anyway, and costs two round trips per booking. A deadlock then
+    propagates at once (the caller retries from the start, not the write).
+    """
+    token = _OWN_SAVEPOINT.set(False)
+    try:
+        yield
+    finally:
+        _OWN_SAVEPOINT.reset(token)
 
 
 @dataclass(frozen=True)
@@ -155,7 +177,7 @@ def write_booking(
                 raise _overlap_conflict(exc, booking) from exc
             raise
         except OperationalError as exc:
-            if sqlstate(exc) != DEADLOCK_DETECTED or attempt == attempts:
+            if sqlstate(exc) != DEADLOCK_DETECTED or attempt == attempts or not _OWN_SAVEPOINT.get():
                 raise
     raise AssertionError("unreachable")
 
@@ -328,8 +350,8 @@ def _insert_with_event(
     sql = _insert_sql(_pick_of(placement))
     for _ in range(len(placement.candidates) * placement.capacity + 1):
         # One statement is its own transaction; inside a caller's, a savepoint keeps that usable after an error.
-        savepoint = transaction.atomic() if db.in_atomic_block else contextlib.nullcontext()
-        with savepoint, db.cursor() as cursor:
+        own = db.in_atomic_block and _OWN_SAVEPOINT.get()
+        with transaction.atomic() if own else contextlib.nullcontext(), db.cursor() as cursor:
             cursor.execute(sql, params)
             active, picked, booking_id, resource_id, seat, resource_name, holder_start, holder_end = cursor.fetchone()
         if not active:

@@ -325,6 +325,7 @@ SPECTACULAR_SETTINGS = {
         "HealthStateEnum": ["ok", "unavailable"],
         "BookingStatusEnum": "bookings.models.Booking.Status",
         "CancelStatusEnum": ["cancelled"],
+        "ResourceKindEnum": "catalog.models.Resource.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -2,8 +2,8 @@ import django_filters
 from django.contrib.postgres.search import SearchQuery
 from django.db.models import F
 
-from bookit.api.filters import FilterSet
-from catalog.models import Service
+from bookit.api.filters import FilterSet, IdFilter
+from catalog.models import Resource, Service
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):
@@ -39,3 +39,20 @@ class ServiceFilter(FilterSet):
         if not value.strip():
             return queryset
         return queryset.filter(search_vector=SearchQuery(value, search_type="websearch", config="english"))
+
+
+class ResourceFilter(FilterSet):
+    service = IdFilter(method="delivering", help_text="Resources that deliver this service (to the public: active).")
+    kind = django_filters.ChoiceFilter(choices=Resource.Kind.choices)
+    is_active = django_filters.BooleanFilter(help_text="Admins only; others only ever see active resources.")
+
+    class Meta:
+        model = Resource
+        fields = ["service", "kind", "is_active"]
+
+    def delivering(self, queryset, name, value):
+        """Through the links, as the rows' ``services`` show them: the public's only name active services."""
+        links = Resource.services.through.objects.filter(service_id=value)
+        if not (self.request and self.request.user.is_staff):
+            links = links.filter(service__is_active=True)
+        return queryset.filter(pk__in=links.values("resource_id"))

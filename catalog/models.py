@@ -201,7 +201,8 @@ class Resource(TimestampedModel):
     constraint on bookings (``resource_id WITH =``) keeps a resource's bookings
     apart whatever their services. Each service gets a resource of its own,
     named after it, when it is created (a trigger, catalog migration 0006), so
-    one service is still one calendar with no extra step.
+    one service is still one calendar with no extra step; ``own_service``
+    marks it, and deleting the service deletes it.
     """
 
     class Kind(models.TextChoices):
@@ -214,6 +215,10 @@ class Resource(TimestampedModel):
     is_active = models.BooleanField(default=True)
     timezone = models.CharField(max_length=64, default="UTC", help_text="IANA name; working hours are in this zone.")
     services = models.ManyToManyField(Service, related_name="resources", blank=True)
+    # The service this resource was made for (the trigger's): it goes when its service is deleted.
+    own_service = models.OneToOneField(
+        Service, null=True, blank=True, editable=False, on_delete=models.CASCADE, related_name="own_resource"
+    )
 
     class Meta:
         ordering = ["name", "id"]

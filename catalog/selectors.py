@@ -2,15 +2,18 @@
 
 import functools
 from dataclasses import dataclass
+from datetime import date, time, timedelta
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
 from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Cast, Coalesce, NullIf, Round
 
 from bookit.db.replicas import read_connection
 from bookit.domain_errors import NotFoundError
-from catalog.models import Service
-from catalog.schedule import Schedule
+from catalog import localtime
+from catalog.models import MAX_LENGTH, Resource, Service
+from catalog.schedule import Schedule, local_instant
 
 # rating_sum / review_count, rounded to 2 places; NULL for a service without reviews.
 AVERAGE_RATING = Round(
@@ -174,4 +177,59 @@ def service_list_with_stats() -> QuerySet[Service]:
     return Service.objects.annotate(
         booking_count=Coalesce(_per_service("bookings", Count("pk")), 0),
         average_rating=AVERAGE_RATING,
+    )
+
+
+# The columns of a row of GET /resources: the public ones, and what staff see besides.
+RESOURCE_ROW = ("id", "name", "kind", "service_ids")
+RESOURCE_STAFF_ROW = (*RESOURCE_ROW, "is_active", "timezone")
+
+
+def _service_ids(*, staff: bool) -> ArraySubquery:
+    """The ids of the services a resource delivers, in order; the public sees the active ones only,
+    as it sees only active services (an inactive service is a 404 to it)."""
+    links = Resource.services.through.objects.filter(resource_id=OuterRef("pk"))
+    if not staff:
+        links = links.filter(service__is_active=True)
+    return ArraySubquery(links.order_by("service_id").values("service_id"))
+
+
+def resource_list(*, user) -> QuerySet[Resource]:
+    """Resources the caller may see (active ones, or all for staff), each with ``service_ids``, by name.
+
+    The ids come in the same query (an array subquery), so a page costs one
+    query however many services each resource delivers.
+    """
+    staff = bool(user and user.is_staff)
+    resources = Resource.objects.all() if staff else Resource.objects.filter(is_active=True)
+    return resources.annotate(service_ids=_service_ids(staff=staff)).order_by("name", "id")
+
+
+def resource_list_detailed(*, user) -> QuerySet[Resource]:
+    """``resource_list`` with each resource's weekly hours and exceptions (two more queries in all)."""
+    return resource_list(user=user).prefetch_related("working_hours", "exceptions")
+
+
+def resource_rows(*, user) -> QuerySet:
+    """``resource_list`` as the list endpoint's rows: dicts with ``RESOURCE_ROW``'s keys (staff: the staff row's)."""
+    return resource_list(user=user).values(*(RESOURCE_STAFF_ROW if user and user.is_staff else RESOURCE_ROW))
+
+
+def resource_day(*, resource: Resource, day: date) -> QuerySet:
+    """The bookings ``resource`` holds on ``day`` in its own zone (any that overlap it, cancelled ones too), by start.
+
+    Each comes with its service and its customer (one query). The bookings are
+    reached through the reverse relation, so the catalog imports nothing from
+    the bookings app. A booking lasts at most ``MAX_LENGTH``, so only starts
+    that recent can reach into the day: the bound keeps the scan of the
+    (resource, start_time) index to those, however long the resource's history.
+    """
+    # Midnight by the schedule's rule (fold=0): where the clocks skip it, the day starts when they jump.
+    start, end = (local_instant(d, time(0), localtime.zone(resource.timezone)) for d in (day, day + timedelta(days=1)))
+    return (
+        resource.bookings.filter(
+            start_time__gte=start - timedelta(minutes=MAX_LENGTH), start_time__lt=end, end_time__gt=start
+        )
+        .select_related("service", "user")
+        .order_by("start_time", "seat", "id")
     )

@@ -3,13 +3,13 @@
 from decimal import Decimal
 from typing import TypedDict, Unpack
 
-from django.db import transaction
-from django.db.models import ProtectedError, QuerySet
+from django.db import connection, transaction
+from django.db.models import Model, ProtectedError, QuerySet
 from django.utils import timezone
 
 from bookit.db.updates import model_update
-from bookit.domain_errors import ConflictError, NotFoundError
-from catalog.models import ScheduleException, Service, WorkingHours
+from bookit.domain_errors import ConflictError, DomainError, NotFoundError
+from catalog.models import Resource, ScheduleException, Service, WorkingHours
 from catalog.schedule import check_intervals
 
 
@@ -54,15 +54,27 @@ def service_create(
     duration_minutes: int,
     description: str = "",
     is_active: bool = True,
+    resource_ids: list[int] | None = None,
     **policy: Unpack[ServicePolicy],
 ) -> Service:
-    """A new service; the model's validators, its policy checks and its check constraints apply."""
+    """A new service; the model's validators, its policy checks and its check constraints apply.
+
+    The database gives every new service a resource of its own (a trigger, catalog
+    migration 0006). With ``resource_ids`` the service is delivered by those
+    resources instead: it is linked to them and its own resource goes, in the
+    same transaction, so no one ever sees (or books) it.
+    """
     schedule = {field: policy.pop(field) for field in SCHEDULE_FIELDS if field in policy}
     fields = {"name": name, "description": description, "price": price, "is_active": is_active}
     service = Service(duration_minutes=duration_minutes, **fields, **policy)
     service.full_clean(exclude=["search_vector"])
     service.save()
     _replace_schedule(service, **schedule)
+    if resource_ids is not None:
+        own = list(service.resources.values_list("pk", flat=True))  # the trigger's, the only one yet
+        linked = _existing(Resource, resource_ids, field="resource_ids", code="unknown_resource")
+        service.resources.add(*linked)
+        Resource.objects.filter(pk__in=own).delete()
     return service
 
 
@@ -85,33 +97,116 @@ def service_update(*, service: Service, **changes: Unpack[ServiceChanges]) -> Se
     return service
 
 
-def _replace_schedule(service: Service, *, working_hours: list[dict] | None = None, exceptions=None) -> None:
-    """Replace the weekly hours and/or the exceptions given (``None`` keeps them)."""
+def _replace_schedule(owner: Service | Resource, *, working_hours: list[dict] | None = None, exceptions=None) -> None:
+    """Replace the weekly hours and/or the exceptions given (``None`` keeps them) of a service or a resource."""
+    of = {"resource" if isinstance(owner, Resource) else "service": owner}
     if working_hours is not None:
         check_intervals(working_hours, key="weekday", field="working_hours")
-        WorkingHours.objects.filter(service=service).delete()
-        WorkingHours.objects.bulk_create(WorkingHours(service=service, **row) for row in working_hours)
+        WorkingHours.objects.filter(**of).delete()
+        WorkingHours.objects.bulk_create(WorkingHours(**of, **row) for row in working_hours)
     if exceptions is not None:
         check_intervals(exceptions, key="date", field="exceptions")
-        ScheduleException.objects.filter(service=service).delete()
+        ScheduleException.objects.filter(**of).delete()
         ScheduleException.objects.bulk_create(
-            ScheduleException(service=service, date=row["date"], start=row.get("start"), end=row.get("end"))
-            for row in exceptions
+            ScheduleException(**of, date=row["date"], start=row.get("start"), end=row.get("end")) for row in exceptions
         )
+
+
+def _existing(model: type[Model], ids: list[int], *, field: str, code: str) -> list[int]:
+    """``ids`` (duplicates dropped), each an existing row of ``model``, kept so until the transaction ends.
+
+    ``FOR KEY SHARE`` is the lock a foreign key takes: a concurrent delete of one
+    of them waits for this transaction, so the links written next never point to
+    a row gone meanwhile (Django's foreign keys are checked only at commit, which
+    would be a 500). An unknown id is a 400 naming them.
+    """
+    wanted = sorted(set(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {model._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE",  # noqa: S608
+            [wanted],
+        )
+        found = [row[0] for row in cursor.fetchall()]
+    missing = sorted(set(wanted) - set(found))
+    if missing:
+        names = ", ".join(map(str, missing))
+        raise DomainError(f"No {model._meta.verbose_name} with id {names}.", code=code, field=field)
+    return found
 
 
 @transaction.atomic
 def service_delete(*, service: Service) -> None:
     """A service with bookings keeps its history: deactivate it instead. One gone meanwhile is a ``NotFoundError``."""
+    _delete_unless_booked(service, code="service_has_bookings")
+
+
+def _delete_unless_booked(instance: Service | Resource, *, code: str) -> None:
+    """Delete a service or a resource; its bookings protect it (409 ``code``), one gone meanwhile is a 404."""
+    name = instance._meta.verbose_name
     try:
-        _, deleted = service.delete()
+        _, deleted = instance.delete()
     except ProtectedError as exc:
         raise ConflictError(
-            "This service has bookings and cannot be deleted; deactivate it instead (is_active=false).",
-            code="service_has_bookings",
+            f"This {name} has bookings and cannot be deleted; deactivate it instead (is_active=false).", code=code
         ) from exc
-    if not deleted.get(Service._meta.label):
-        raise NotFoundError("This service no longer exists.")
+    if not deleted.get(instance._meta.label):
+        raise NotFoundError(f"This {name} no longer exists.")
+
+
+class ResourceChanges(TypedDict, total=False):
+    """The writable fields of a resource, for ``resource_create`` and ``resource_update``."""
+
+    name: str
+    kind: str  # Resource.Kind: staff, room, equipment
+    is_active: bool
+    timezone: str  # IANA name; its hours are in this zone
+    services: list[int]  # ids of the services it delivers; replaces the list
+    working_hours: list[dict]  # as a service's; empty: only the service's hours apply
+    exceptions: list[dict]
+
+
+RESOURCE_WRITABLE_FIELDS = tuple(ResourceChanges.__annotations__)
+
+
+@transaction.atomic
+def resource_create(*, name: str, **fields: Unpack[ResourceChanges]) -> Resource:
+    """A new resource delivering ``services``: the model's validators (a known zone) and the schedule's rules apply."""
+    related = {field: fields.pop(field) for field in ("services", *SCHEDULE_FIELDS) if field in fields}
+    resource = Resource(name=name, **fields)
+    resource.full_clean()
+    resource.save()
+    _write_resource_relations(resource, **related)
+    return resource
+
+
+@transaction.atomic
+def resource_update(*, resource: Resource, **changes: Unpack[ResourceChanges]) -> Resource:
+    """Change the given fields, as ``service_update`` does.
+
+    A list of services, hours or exceptions replaces the resource's whole list.
+    """
+    unknown = set(changes) - set(RESOURCE_WRITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"resource_update() got fields it cannot write: {', '.join(sorted(unknown))}")
+    related = {field: changes.pop(field) for field in ("services", *SCHEDULE_FIELDS) if field in changes}
+    # Two edits of one resource's lists apply one after the other, and never to a resource deleted meanwhile.
+    if related and not Resource.objects.select_for_update().filter(pk=resource.pk).exists():
+        raise NotFoundError("This resource no longer exists.")
+    model_update(instance=resource, data=changes)
+    _write_resource_relations(resource, **related)
+    return resource
+
+
+def _write_resource_relations(resource: Resource, *, services: list[int] | None = None, **schedule) -> None:
+    if services is not None:
+        resource.services.set(_existing(Service, services, field="services", code="unknown_service"))
+    _replace_schedule(resource, **schedule)
+
+
+@transaction.atomic
+def resource_delete(*, resource: Resource) -> None:
+    """A resource that holds bookings keeps them (and their history): deactivate it instead."""
+    _delete_unless_booked(resource, code="resource_has_bookings")
 
 
 def service_set_active(*, services: QuerySet[Service], is_active: bool) -> int:

@@ -19,14 +19,14 @@ from django.utils import timezone
 from procrastinate.jobs import Job
 
 from accounts.models import User
-from bookings.models import Booking, BookingEvent
+from bookings.models import Booking, BookingEvent, BookingSeries
 from bookings.serializers import booking_json
 from bookit.db.updates import model_update
 from bookit.jobs import defer, job
 from bookit.utc import iso_z
-from catalog.models import Service
+from catalog.models import Resource, Service
 from notifications import tasks
-from notifications.emails import booking_mail
+from notifications.emails import booking_mail, series_mail
 from notifications.models import (
     PING,
     Dispatch,
@@ -46,10 +46,12 @@ REMINDED = (Status.PENDING, Status.CONFIRMED)
 
 
 def booking_from_row(row: dict) -> Booking:
-    """The booking of a history job's snapshot (``to_jsonb`` of its row, with ``service_name``)."""
+    """The booking of a history job's snapshot (``to_jsonb`` of its row, with ``service_name`` and
+    ``resource_name``: notifications migration 0004)."""
     fields = Booking._meta.concrete_fields
     booking = Booking(**{f.attname: f.to_python(row[f.column]) for f in fields if f.column in row})
     booking.service = Service(pk=booking.service_id, name=row["service_name"], timezone=row["service_timezone"])
+    booking.resource = Resource(pk=booking.resource_id, name=row.get("resource_name", ""))
     return booking
 
 
@@ -61,6 +63,10 @@ def _booking_of_deleted(event: BookingEvent, service: Service) -> Booking:
         if isinstance(value, str):
             setattr(booking, name, datetime.fromisoformat(value))
     booking.service = service
+    # Its resource as it is now (or gone): resources are not deleted while they hold bookings.
+    booking.resource = Resource.objects.filter(pk=booking.resource_id).first() or Resource(
+        pk=booking.resource_id, name=""
+    )
     return booking
 
 
@@ -156,6 +162,8 @@ def booking_event_dispatch(*, event: BookingEvent, booking_row: dict | None) -> 
         data = {**booking_json(booking), "sequence": booking_sequence(event)}
         jobs += _webhook_jobs(webhook_type, data, at=event.at)
     kind = _mail_kind(event, booking)
+    if kind == "cancelled" and booking.series_id is not None and _told_in_digest(event):
+        kind = None  # its series' cancellation mails one digest of all its occurrences (series_mail_send)
     if kind and (kind in ESSENTIAL or event.actor_id == event.owner_id or _wants_mail(event.owner_id)):
         cancelled_by = _cancelled_by(event) if kind == "cancelled" else None
         mail = {"kind": kind, "booking": booking_row, "cancelled_by": cancelled_by}
@@ -171,6 +179,27 @@ def booking_event_dispatch(*, event: BookingEvent, booking_row: dict | None) -> 
         if booking.status in REMINDED:
             jobs += _reminder_jobs(booking, service, since=event.at)
     defer(*jobs)
+
+
+def _told_in_digest(event: BookingEvent) -> bool:
+    """Whether the event's news goes out in a digest (``BookingEvent.in_digest``): read only for an occurrence
+    of a series, since the history trigger's job does not carry the flag."""
+    return BookingEvent.objects.filter(pk=event.pk, in_digest=True).exists()
+
+
+def series_mail_send(*, series_id: int, booking_ids: list[int], cancelled_by: str) -> str:
+    """One mail to the series' owner listing the occurrences its cancellation cancelled (``series_cancelled``).
+
+    The bookings are read again: a digest tells what was cancelled, which stays
+    true; an occurrence deleted since is left out, and a digest with none left,
+    or for an account that is gone, is not sent.
+    """
+    series = BookingSeries.objects.select_related("service", "user").filter(pk=series_id).first()
+    bookings = list(Booking.objects.select_related("service").filter(pk__in=booking_ids).order_by("start_time", "id"))
+    if series is None or not bookings:
+        return "obsolete"
+    series_mail(series, bookings, to=[series.user.email], cancelled_by=cancelled_by).send()
+    return "sent"
 
 
 def _reminder_jobs(booking: Booking, service: Service, *, since: datetime) -> list[Job]:

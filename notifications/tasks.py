@@ -47,6 +47,12 @@ def send_booking_mail(*, kind: str, booking: dict, user_id: int | None = None, c
     return services.booking_mail_send(kind=kind, booking_row=booking, user_id=user_id, cancelled_by=cancelled_by)
 
 
+@app.task(name="send_series_mail", queue=QUEUE, retry=RETRY)
+def send_series_mail(*, series_id: int, booking_ids: list[int], cancelled_by: str) -> str:
+    """The digest of a series cancellation: one mail for all the occurrences it cancelled."""
+    return services.series_mail_send(series_id=series_id, booking_ids=booking_ids, cancelled_by=cancelled_by)
+
+
 @app.task(name="send_reminder", queue=QUEUE, retry=RETRY)
 def send_reminder(*, booking_id: int, start_time: str, sequence: int, minutes_before: int) -> str:
     when = {"start_time": start_time, "sequence": sequence, "minutes_before": minutes_before}

@@ -7,6 +7,7 @@ from django.contrib.messages import get_messages
 
 from bookings.models import Booking
 from bookings.tests.factories import BookingFactory, future
+from catalog.models import Resource
 from catalog.tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +141,7 @@ class TestAddForm:
 
     def test_add_form_has_no_status_nor_timestamps(self, staff_client):
         fields = staff_client.get(ADD).context["adminform"].form.fields
-        assert set(fields) == {"user", "service", "start_time", "end_time", "notes"}
+        assert set(fields) == {"user", "service", "resource", "start_time", "end_time", "notes"}
 
 
 class TestChangeForm:
@@ -268,3 +269,70 @@ class TestDelete:
         act_data = {"action": "delete_selected", "_selected_action": [b.pk for b in bookings], "post": "yes"}
         assert staff_client.post(CHANGELIST, act_data).status_code == 302
         assert not Booking.objects.exists()
+
+
+class TestResourcesAndSeats:
+    """The booking admin shows each booking's resource and seat, and lets staff choose a new booking's resource."""
+
+    def test_list_shows_and_filters_by_resource_and_seat(self, staff_client):
+        class_ = ServiceFactory(name="Yoga", capacity=3)
+        studio = Resource.objects.create(name="Studio A")
+        studio.services.add(class_)
+        seated = BookingFactory(service=class_, resource=studio, seat=2)
+        other = BookingFactory()
+        response = staff_client.get(CHANGELIST)
+        rows = {booking.pk: booking for booking in response.context["cl"].result_list}
+        assert set(rows) == {seated.pk, other.pk}
+        page = response.content.decode()
+        assert "Studio A" in page and 'class="field-seat">2<' in page
+        filtered = staff_client.get(CHANGELIST, {"resource__id__exact": studio.pk}).context["cl"].result_list
+        assert list(filtered) == [seated]
+
+    def test_a_new_booking_goes_on_the_chosen_resource(self, staff_client, user):
+        service = ServiceFactory()
+        ann, bob = (Resource.objects.create(name=name) for name in ("Ann", "Bob"))
+        for resource in (ann, bob):
+            resource.services.add(service)
+        data = {**add_data(user=user, service=service, start=future(48)), "resource": bob.pk}
+        assert staff_client.post(ADD, data).status_code == 302
+        assert Booking.objects.get().resource == bob
+
+    def test_without_a_resource_any_available_one_is_picked(self, staff_client, user):
+        taken = BookingFactory()
+        service = taken.service
+        spare = Resource.objects.create(name="Spare")
+        spare.services.add(service)
+        data = add_data(user=user, service=service, start=taken.start_time)
+        assert staff_client.post(ADD, data).status_code == 302
+        assert Booking.objects.exclude(pk=taken.pk).get().resource == spare
+
+    def test_a_resource_that_does_not_deliver_the_service_is_an_error_on_resource(self, staff_client, user):
+        stranger = Resource.objects.create(name="Elsewhere")
+        data = {**add_data(user=user, service=ServiceFactory(), start=future(48)), "resource": stranger.pk}
+        errors = form_errors(staff_client.post(ADD, data))
+        assert set(errors) == {"resource"}
+        assert not Booking.objects.exists()
+
+    def test_a_booking_keeps_its_resource_and_seat_read_only(self, staff_client):
+        booking = BookingFactory()
+        response = staff_client.get(f"{CHANGELIST}{booking.pk}/change/")
+        assert "resource" not in response.context["adminform"].form.fields
+        assert booking.resource.name in response.content.decode()
+
+    def test_a_sessions_attendees_are_the_list_filtered_by_service_and_start(self, staff_client):
+        class_ = ServiceFactory(capacity=3)
+        studio = class_.resources.get()
+        start = future(72)
+        attendees = [
+            BookingFactory(
+                service=class_, resource=studio, start_time=start, end_time=start + timedelta(hours=1), seat=n
+            )
+            for n in (1, 2)
+        ]
+        later = start + timedelta(hours=2)
+        BookingFactory(service=class_, resource=studio, start_time=later, end_time=later + timedelta(hours=1), seat=1)
+        BookingFactory(start_time=start, end_time=start + timedelta(hours=1))  # another service at that time
+        params = {"service__id__exact": class_.pk, "start_time": start.isoformat()}
+        response = staff_client.get(CHANGELIST, params)
+        assert response.status_code == 200
+        assert sorted(b.pk for b in response.context["cl"].result_list) == sorted(b.pk for b in attendees)

@@ -4,7 +4,9 @@
 
 ``errors`` maps field names to lists of messages for validation errors
 (``non_field_errors`` for the request as a whole; nested fields are dotted,
-``items.0.name``) and is empty otherwise.
+``items.0.name``) and is empty otherwise. A domain error may add fields of its
+own beside these (its ``extra``), each declared on ``ErrorSerializer`` as
+optional: a refused series lists its ``occurrences``.
 """
 
 import logging
@@ -23,6 +25,20 @@ from bookit.domain_errors import DomainError
 logger = logging.getLogger("bookit.api")
 
 
+class OccurrenceVerdictSerializer(serializers.Serializer):
+    """An occurrence of a recurring booking and the verdict of the rules on it."""
+
+    start_time = serializers.DateTimeField()
+    end_time = serializers.DateTimeField()
+    verdict = serializers.CharField(
+        help_text="`ok`, or the code of the rule that refused it (`booking_conflict`, ...)."
+    )
+    booking_id = serializers.IntegerField(allow_null=True, help_text="The booking written; null unless written.")
+
+    class Meta:
+        ref_name = "OccurrenceVerdict"
+
+
 class ErrorSerializer(serializers.Serializer):
     """Schema of every error response."""
 
@@ -32,6 +48,11 @@ class ErrorSerializer(serializers.Serializer):
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Field name -> messages, for validation errors; empty otherwise.",
+    )
+    occurrences = OccurrenceVerdictSerializer(
+        many=True,
+        required=False,
+        help_text="Only with `series_conflict` (POST /bookings/series): every occurrence with its verdict.",
     )
 
     class Meta:
@@ -83,7 +104,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, DomainError):
         set_rollback()
         errors = {exc.field: [exc.message]} if exc.field else {}
-        return Response(error_body(exc.status_code, exc.code, exc.message, errors), status=exc.status_code)
+        body = error_body(exc.status_code, exc.code, exc.message, errors) | (getattr(exc, "extra", None) or {})
+        return Response(body, status=exc.status_code)
 
     if isinstance(exc, exceptions.ValidationError):
         set_rollback()

@@ -13,6 +13,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.tests.factories import UserFactory
 from bookings.models import Booking
 from bookings.tests.factories import BookingFactory, future
+from catalog.models import Resource
 from catalog.tests.factories import ServiceFactory
 from conftest import client_for
 from notifications.models import WebhookEndpoint
@@ -29,6 +30,13 @@ MATRIX = [
     ("POST",   "/services",                        401,  403,  403,  201),
     ("PATCH",  "/services/{service}",              401,  403,  403,  200),
     ("DELETE", "/services/{spare_service}",        401,  403,  403,  204),
+    ("GET",    "/resources",                       200,  200,  200,  200),
+    ("GET",    "/resources/{resource}",            200,  200,  200,  200),
+    ("GET",    "/resources/{inactive_resource}",   404,  404,  404,  200),
+    ("POST",   "/resources",                       401,  403,  403,  201),
+    ("PATCH",  "/resources/{resource}",            401,  403,  403,  200),
+    ("DELETE", "/resources/{spare_resource}",      401,  403,  403,  204),
+    ("DELETE", "/resources/{booked_resource}",     401,  403,  403,  409),
     ("POST",   "/bookings",                        401,  201,  201,  201),
     ("GET",    "/bookings",                        401,  200,  200,  200),
     ("GET",    "/bookings/{booking}",              401,  200,  404,  200),
@@ -71,6 +79,10 @@ def world():
         "service": service,
         "inactive_service": ServiceFactory(is_active=False),
         "spare_service": ServiceFactory(),
+        "resource": service.resources.get(),
+        "inactive_resource": Resource.objects.create(name="Retired", is_active=False),
+        "spare_resource": Resource.objects.create(name="Spare"),
+        "booked_resource": service.resources.get(),
         "booking": BookingFactory(user=owner, service=service),
         "completed": BookingFactory(user=owner, service=service, status=Booking.Status.COMPLETED),
         "review": ReviewFactory(booking__user=owner, booking__service=service),
@@ -85,6 +97,8 @@ def body_for(method, path, world):
     bodies = {
         ("POST", "/services"): {"name": "New", "price": "1.00", "duration_minutes": 30},
         ("PATCH", "/services/{service}"): {"name": "Renamed"},
+        ("POST", "/resources"): {"name": "Ann", "services": [world["service"].id]},
+        ("PATCH", "/resources/{resource}"): {"name": "Renamed"},
         ("POST", "/bookings"): {"service_id": world["service"].id, "start_time": iso},
         ("PATCH", "/bookings/{booking}"): {"notes": "changed"},
         ("PATCH", "/bookings/{booking}/status"): {"status": "confirmed"},

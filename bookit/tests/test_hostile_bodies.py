@@ -5,6 +5,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from bookings.tests.factories import BookingFactory
 from bookit.api.parsers import MAX_DEPTH, nesting_exceeds
+from catalog.models import Resource
 from catalog.tests.factories import ServiceFactory
 from reviews.tests.factories import ReviewFactory
 
@@ -27,6 +28,7 @@ def operations_with_a_body() -> list[tuple[str, str]]:
 def test_every_endpoint_answers_a_deeply_nested_body_with_400(admin_user, admin_client):
     ids = {
         "/services/": ServiceFactory().pk,
+        "/resources/": Resource.objects.create(name="Ann").pk,
         "/bookings/": BookingFactory(user=admin_user).pk,
         "/reviews/": ReviewFactory(booking__user=admin_user).pk,
     }

@@ -46,6 +46,8 @@ PINNED = [
     # caller  path                                   queries  what they are
     # A page and its count are one query (bookit.api.pagination); ratings are stored on the service.
     ("anon",  "/services",                              2),  # the catalog version, the page with its count
+    ("anon",  "/resources",                             2),  # the same; each row's service ids are in the page
+    ("admin", "/resources",                             3),  # the JWT's user besides
     ("user",  "/me",                                    2),  # the JWT's user, whether a calendar feed exists
     ("user",  "/bookings",                              2),  # the JWT's user, the page with its count
     ("admin", "/bookings?{window}",                     2),

@@ -16,8 +16,8 @@ from django.db import migrations, models
 OWN_RESOURCE = """
 CREATE FUNCTION catalog_own_resource(service_id bigint, name varchar, zone varchar) RETURNS bigint AS $$
     WITH resource AS (
-        INSERT INTO catalog_resource (name, kind, is_active, timezone, created_at, updated_at)
-        VALUES ($2, 'room', true, $3, now(), now())
+        INSERT INTO catalog_resource (name, kind, is_active, timezone, own_service_id, created_at, updated_at)
+        VALUES ($2, 'room', true, $3, $1, now(), now())
         RETURNING id
     )
     INSERT INTO catalog_resource_services (resource_id, service_id) SELECT id, $1 FROM resource
@@ -44,9 +44,15 @@ FORWARD = [
         " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION catalog_bump_version()"
         for table in VERSIONED
     ),
+    *(
+        f"CREATE TRIGGER {table}_truncate_bumps_catalog_version AFTER TRUNCATE ON {table}"
+        " FOR EACH STATEMENT EXECUTE FUNCTION catalog_bump_version()"
+        for table in VERSIONED
+    ),
 ]
 REVERSE = [
     *(f"DROP TRIGGER {table}_bumps_catalog_version ON {table}" for table in VERSIONED),
+    *(f"DROP TRIGGER {table}_truncate_bumps_catalog_version ON {table}" for table in VERSIONED),
     "DROP TRIGGER catalog_service_own_resource ON catalog_service",
     "DROP FUNCTION catalog_service_own_resource()",
     "DROP FUNCTION catalog_own_resource(bigint, varchar, varchar)",
@@ -123,6 +129,18 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='resource',
             constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['staff', 'room', 'equipment'])), name='catalog_resource_kind'),
+        ),
+        migrations.AddField(
+            model_name="resource",
+            name="own_service",
+            field=models.OneToOneField(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="own_resource",
+                to="catalog.service",
+            ),
         ),
         migrations.RunSQL(FORWARD, REVERSE),
     ]

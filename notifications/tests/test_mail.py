@@ -13,6 +13,7 @@ from bookings import services
 from bookings.models import Booking
 from bookings.tests.factories import future
 from bookit.testing.jobs import queued, run_jobs
+from catalog.models import Resource
 from catalog.tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +42,26 @@ def test_a_new_booking_mails_the_customer_and_the_staff(smtp, user, user_client)
     assert {part.get_content_type() for part in received.walk()} >= {"text/plain", "text/html"}
     (staff,) = smtp.of_kind("staff_pending")
     assert staff["To"] == "desk@bookit.test"
+
+
+def body_of(message) -> str:
+    (part,) = [part for part in message.walk() if part.get_content_type() == "text/plain"]
+    return part.get_payload(decode=True).decode()
+
+
+def test_the_mail_names_the_staff_member_but_not_a_services_own_resource(smtp, user_client):
+    haircut = ServiceFactory(name="Haircut")
+    anna = Resource.objects.create(name="Anna", kind="staff")
+    anna.services.add(haircut)
+    user_client.post(
+        "/bookings", {"service_id": haircut.pk, "start_time": future(48).isoformat(), "resource_id": anna.pk}
+    )
+    own = book(user_client, haircut, hours=96)  # another day: both free, the lower id wins, the service's own
+    assert own.resource.name == "Haircut"
+    run_jobs()
+    bodies = [body_of(message) for message in smtp.of_kind("received")]
+    assert "With: Anna" in bodies[0]
+    assert "With:" not in bodies[1]
 
 
 def test_a_service_with_its_own_staff_address_mails_that_one(smtp, user_client):

@@ -10,6 +10,7 @@ from standardwebhooks.webhooks import Webhook
 from bookings import services
 from bookings.tests.factories import future
 from bookit.testing.jobs import queued, run_jobs
+from catalog.models import Resource
 from catalog.tests.factories import ServiceFactory
 from notifications.models import Dispatch, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from notifications.services import webhook_endpoint_create
@@ -41,6 +42,20 @@ def test_a_new_booking_is_posted_signed_with_the_booking_as_the_api_shows_it(rec
     assert payload["data"] == {**response.json(), "sequence": 1}
     assert request.headers["webhook-id"].startswith("msg_")
     assert abs(int(request.headers["webhook-timestamp"]) - timezone.now().timestamp()) < 60
+
+
+def test_the_payload_names_the_resource_also_once_the_booking_is_deleted(receiver, endpoint, user):
+    service = ServiceFactory()
+    anna = Resource.objects.create(name="Anna", kind="staff")
+    anna.services.add(service)
+    booking = services.booking_create(user=user, service=service, start_time=future(48), resource_id=anna.pk)
+    services.booking_delete(booking=booking, actor=user)
+    run_jobs()
+    payloads = [verified(endpoint, request) for request in receiver.received]
+    assert [(p["type"], p["data"]["resource"]) for p in payloads] == [
+        ("booking.created", {"id": anna.pk, "name": "Anna"}),
+        ("booking.deleted", {"id": anna.pk, "name": "Anna"}),
+    ]
 
 
 def test_each_change_is_its_own_event_with_a_growing_sequence(receiver, endpoint, user, admin_user):
