@@ -182,7 +182,8 @@ def main() -> int:
                 failed.append(f"{name} run: {missing} webhooks not delivered")
     if not args.no_series:  # recurring bookings: a request's cost, one client (benchmarks/series.py)
         rounds = 10 if args.smoke else 60
-        if series.run(rounds=rounds, warmup=2 if args.smoke else 5, database=f"{args.database}_series"):
+        warmup = 2 if args.smoke else 5
+        if series.run(rounds=rounds, warmup=warmup, database=f"{args.database}_series", start_server=start_server):
             failed.append("series")
     if failed:
         print(f"bench: FAILED, errors in {', '.join(failed)}", file=sys.stderr)

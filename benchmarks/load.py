@@ -47,6 +47,10 @@ def wrk_scenario(args, server: LiveServer, scenario: Scenario, data: Data) -> Re
         # The warm-up and the measured run book different eras: requests still in flight when wrk
         # stops are committed after it, and must not take a slot the next run asks for.
         services = data.service_ids if scenario.spread else [data.service_id]
+        if scenario.trio:
+            services = [data.trio_service_id]
+            if scenario.trio == "direct":
+                env["BENCH_RESOURCE_ID"] = str(data.trio_free_resource_id)
         env.update(BENCH_SLOT_STEP=str(int(SLOT_STEP.total_seconds())), BENCH_SERVICE_IDS=",".join(map(str, services)))
         eras = iter(FAR_FUTURE + timedelta(days=1 + 365 * 20 * n) for n in (1, 2))
     url = server.url + scenario.path_for(data)

@@ -5,7 +5,7 @@ import os
 import platform
 from pathlib import Path
 
-from benchmarks.scenarios import BARE, POST_201, SCALE_TARGET, SCENARIOS, STACK, Result, Scenario
+from benchmarks.scenarios import BARE, DIRECT, POST_201, SCALE_TARGET, SCENARIOS, STACK, Result, Scenario
 from bookit.testing.live_server import REPO
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -16,13 +16,15 @@ def judge(scenarios: list[Scenario], results: dict[str, Result]) -> None:
 
     Every ratio is to the minimal project's bare view (``bare``); the earlier
     columns stay beside it: the bare view through BookIt's stack (``stack``),
-    pgbench, and the all-201 POST for the all-409 one.
+    pgbench, the all-201 POST for the all-409 one, and the direct booking (a
+    ``resource_id`` given) for "any available".
     """
     ceilings = {
         "bare": results.get(BARE),
         "stack": results.get(STACK),
         "pgbench": results.get("pgbench INSERT booking (ceiling)"),
         "201": results.get(POST_201),
+        "direct": results.get(DIRECT),
     }
     for scenario in scenarios:
         result = results[scenario.name]

@@ -34,6 +34,11 @@ BUSY_DAYS = 31
 # offer, 6,000 bookings behind them, and a free count per slot.
 SALON_SERVICE = "Benchmark: busy salon"
 SALON_RESOURCES = 5
+# "Any available" (issue 20): a service of three resources of which the first two are busy whenever
+# the benchmark books (each holds one booking across every era the POST scenarios use, from just
+# before FAR_FUTURE, so delete_benchmark_rows keeps it): BookIt must pass them over for the third.
+TRIO_SERVICE = "Benchmark: three stylists"
+TRIO_BUSY_UNTIL = FAR_FUTURE + timedelta(days=365 * 100)
 
 
 @dataclass
@@ -50,6 +55,7 @@ class Scenario:
     old: tuple = ("stack",)  # the earlier ratio columns: "stack" (bare view through BookIt), "pgbench", "201"
     kind: str = "wrk"  # "wrk", "pgbench" or "book" (fresh slots through wrk.lua)
     spread: bool = False  # "book" over every seeded service instead of one
+    trio: str = ""  # "book" the three-resource service instead: "any" available, or "direct" to its free one
 
     def path_for(self, data: "Data") -> str:
         return self.path.format(
@@ -64,6 +70,8 @@ class Scenario:
 BARE = "bare DRF view, minimal project (ceiling)"
 STACK = "bare DRF view, BookIt's stack"
 POST_201 = "POST /bookings (201, one service)"
+ANY_AVAILABLE = "POST /bookings any available (2 of 3 busy)"
+DIRECT = "POST /bookings direct (resource_id given)"
 SCENARIOS = [
     Scenario("pgbench INSERT booking (ceiling)", kind="pgbench", server="", ceiling=True, p99_ms=None),
     Scenario(BARE, "/bench/bare", server="minimal", ceiling=True, p99_ms=None),
@@ -103,6 +111,8 @@ SCENARIOS = [
         target=0.50,
         old=("stack", "201"),
     ),
+    Scenario(DIRECT, "/bookings", auth="user", old=("stack", "pgbench"), kind="book", trio="direct"),
+    Scenario(ANY_AVAILABLE, "/bookings", auth="user", old=("stack", "direct"), kind="book", trio="any"),
 ]
 SCALE_TARGET = 0.75  # from 10k to 1M, no scenario loses more than a quarter
 
@@ -191,6 +201,8 @@ class Data:
     service_ids: list[int]  # the seeded services, for the spread POST scenario
     busy_service_id: int
     salon_service_id: int
+    trio_service_id: int
+    trio_free_resource_id: int  # the third of its resources, the one free when the benchmark books
     conflict_body: str
     window: str
     busy_window: str
@@ -209,6 +221,7 @@ def bench_data() -> Data:
     service = Service.objects.filter(is_active=True, reviews__isnull=False).order_by("pk").first()
     busy = busy_service(admin)
     salon = salon_service(admin)
+    trio, trio_free = trio_service(admin)
     taken = Booking.objects.create(
         user=user,
         service=service,
@@ -224,10 +237,14 @@ def bench_data() -> Data:
         service_id=service.pk,
         resource_id=taken.resource_id,
         service_ids=list(
-            Service.objects.filter(is_active=True).exclude(pk__in=[busy.pk, salon.pk]).values_list("pk", flat=True)
+            Service.objects.filter(is_active=True)
+            .exclude(pk__in=[busy.pk, salon.pk, trio.pk])
+            .values_list("pk", flat=True)
         ),
         busy_service_id=busy.pk,
         salon_service_id=salon.pk,
+        trio_service_id=trio.pk,
+        trio_free_resource_id=trio_free,
         conflict_body=json.dumps({"service_id": service.pk, "start_time": iso(taken.start_time)}),
         window=f"from={iso(start)}&to={iso(start + WINDOW)}",
         busy_window=f"from={BUSY_FROM.date()}&to={(BUSY_FROM + timedelta(days=BUSY_DAYS)).date()}",
@@ -311,6 +328,32 @@ def salon_service(owner):
     return service
 
 
+def trio_service(owner) -> tuple:
+    """The one-hour service of three resources (its own and two more), the first two busy across every era the
+    POST scenarios book (TRIO_SERVICE); made once per database. Returns it and the third resource's id."""
+    from bookings.models import Booking
+    from catalog.models import Resource, Service
+
+    service, _ = Service.objects.get_or_create(
+        name=TRIO_SERVICE, defaults={"description": "Any of three.", "price": 10, "duration_minutes": 60}
+    )
+    while service.resources.count() < 3:
+        Resource.objects.create(name=f"{TRIO_SERVICE} {service.resources.count() + 1}").services.add(service)
+    first, second, third = service.resources.order_by("pk").values_list("pk", flat=True)[:3]
+    for busy in (first, second):
+        Booking.objects.get_or_create(
+            service=service,
+            resource_id=busy,
+            defaults={
+                "user": owner,
+                "status": Booking.Status.CONFIRMED,
+                "start_time": FAR_FUTURE - timedelta(days=1),
+                "end_time": TRIO_BUSY_UNTIL,
+            },
+        )
+    return service, third
+
+
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -321,16 +364,11 @@ def keep_conflict_slot(data: Data) -> None:
 
     body = json.loads(data.conflict_body)
     start = datetime.fromisoformat(body["start_time"])
-    from catalog.models import Service
 
     Booking.objects.get_or_create(
         service_id=data.service_id,
         start_time=start,
-        defaults={
-            "user_id": data.user_id,
-            "end_time": start + timedelta(hours=1),
-            "resource": own_resource(Service.objects.get(pk=data.service_id)),
-        },
+        defaults={"user_id": data.user_id, "resource_id": data.resource_id, "end_time": start + timedelta(hours=1)},
     )
 
 
@@ -387,6 +425,8 @@ def count_queries(data: Data) -> dict:
             200,
         ),
         ("POST /bookings (201)", "POST", "/bookings", "user", book, 201),
+        (ANY_AVAILABLE + " (201)", "POST", "/bookings", "user", trio_body(data, slot, direct=False), 201),
+        (DIRECT + " (201)", "POST", "/bookings", "user", trio_body(data, slot + SLOT_STEP, direct=True), 201),
         ("POST /bookings (409)", "POST", "/bookings", "user", data.conflict_body, 409),
     ]
     client = Client()
@@ -402,3 +442,10 @@ def count_queries(data: Data) -> dict:
         counts[name] = {"queries": len(queries), "sql": [query["sql"][:300] for query in queries.captured_queries]}
     delete_benchmark_rows()
     return counts
+
+
+def trio_body(data: Data, slot: datetime, *, direct: bool) -> str:
+    body = {"service_id": data.trio_service_id, "start_time": iso(slot)}
+    if direct:
+        body["resource_id"] = data.trio_free_resource_id
+    return json.dumps(body)

@@ -66,17 +66,21 @@ def main() -> int:
     parser.add_argument("--database", default=DATABASE, help=f"database name (default {DATABASE})")
     args = parser.parse_args()
     bench.setup_django()
-    return run(rounds=args.rounds, warmup=args.warmup, database=args.database)
+    return run(rounds=args.rounds, warmup=args.warmup, database=args.database, start_server=bench.start_server)
 
 
-def run(*, rounds: int, warmup: int, database: str) -> int:
-    """Serve, send, print the table; 1 when an answer was not the expected status."""
+def run(*, rounds: int, warmup: int, database: str, start_server) -> int:
+    """Serve, send, print the table; 1 when an answer was not the expected status.
+
+    ``start_server`` is the caller's ``bench.start_server``: run from ``bench.py`` (its ``__main__``), the
+    server must get that module's ``JWT_SECRET``, the one this process mints tokens with.
+    """
     args = argparse.Namespace(rounds=rounds, warmup=warmup)
     rounds = min(args.rounds, 150) + args.warmup  # a series per hour of the week: never overlapping
     service_id, token = prepare(database)
     results = ROOT / "benchmarks" / "results"
     results.mkdir(parents=True, exist_ok=True)
-    server = bench.start_server(database, results / "series-gunicorn.log", {})
+    server = start_server(database, results / "series-gunicorn.log", {})
     timings: dict[str, list[float]] = {"single": [], "series": [], "dry_run": []}
     wrong = []
     try:

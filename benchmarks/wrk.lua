@@ -6,7 +6,7 @@
 --                     Unix time and BENCH_SLOT_STEP seconds apart, on the services of
 --                     BENCH_SERVICE_IDS (comma-separated) in turn; threads interleave (thread k
 --                     takes slots k, k + n, k + 2n, ...), so no two requests of a run ask for the
---                     same slot.
+--                     same slot. BENCH_RESOURCE_ID set: each asks for that resource ("resource_id").
 --   BENCH_METHOD, BENCH_BODY   method and body of the fixed request (the all-409 POST).
 --   BENCH_THREADS     wrk's -t, to interleave the slots.
 
@@ -38,6 +38,8 @@ if os.getenv("BENCH_SLOT_BASE") then
     for service in string.gmatch(os.getenv("BENCH_SERVICE_IDS"), "%d+") do
         table.insert(services, tonumber(service))
     end
+    local resource = os.getenv("BENCH_RESOURCE_ID")
+    local extra = resource and string.format(', "resource_id": %d', tonumber(resource)) or ""
     wrk.method = "POST"
     wrk.headers["Content-Type"] = "application/json"
 
@@ -46,7 +48,8 @@ if os.getenv("BENCH_SLOT_BASE") then
         local slot = base + n * step
         sent = sent + 1
         local body = string.format(
-            '{"service_id": %d, "start_time": "%s"}', services[n % #services + 1], os.date("!%Y-%m-%dT%H:%M:%SZ", slot)
+            '{"service_id": %d, "start_time": "%s"%s}',
+            services[n % #services + 1], os.date("!%Y-%m-%dT%H:%M:%SZ", slot), extra
         )
         return wrk.format(nil, nil, nil, body)
     end

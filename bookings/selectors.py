@@ -120,32 +120,38 @@ def booking_page(
     return [dict(zip(_PAGE_COLUMNS, row[1:], strict=True)) for row in rows if row[1] is not None], total
 
 
-# Pairs of non-cancelled bookings on one resource, not seats of one session, whose periods (with buffers)
-# overlap: what the exclusion constraint refuses, judged again by a query.
+# Pairs of non-cancelled bookings on one resource whose periods (with buffers) overlap, unless they are
+# different seats of one session: what the exclusion constraint (the session key, compared WITH <>)
+# and the one-booking-per-seat index refuse, judged again by a query.
 OVERLAPPING_PAIRS_SQL = """
     SELECT a.id, b.id FROM bookings_booking a
     JOIN bookings_booking b
       ON a.resource_id = b.resource_id AND a.id < b.id
-     AND bookings_session_key(a.id, a.service_id, a.seat, a.start_time)
-      <> bookings_session_key(b.id, b.service_id, b.seat, b.start_time)
+     AND (bookings_session_key(a.id, a.service_id, a.seat, a.start_time)
+          <> bookings_session_key(b.id, b.service_id, b.seat, b.start_time) OR a.seat = b.seat)
      AND tstzrange(a.start_time, bookings_blocked_until(a.end_time, a.buffer_minutes), '[)')
       && tstzrange(b.start_time, bookings_blocked_until(b.end_time, b.buffer_minutes), '[)')
     WHERE a.status <> 'cancelled' AND b.status <> 'cancelled'
 """
 
 
-def overlapping_pairs(*, service_id: int | None = None) -> list[tuple[int, int]]:
-    """Pairs of non-cancelled bookings on one resource (not seats of one session) whose periods overlap.
+def overlapping_pairs(*, service_id: int | None = None, resource_id: int | None = None) -> list[tuple[int, int]]:
+    """Pairs of non-cancelled bookings on one resource whose periods overlap, but different seats of one
+    session; with ``service_id``, the pairs that include a booking of that service; with ``resource_id``, its.
 
-    Always empty while the exclusion constraint holds; tests and the stress
-    script use it to check the database directly, not through the API (system
-    tests that bring their own database run ``OVERLAPPING_PAIRS_SQL`` there).
+    Always empty while the exclusion constraint and the seat index hold; tests
+    and the stress script use it to check the database directly, not through
+    the API (system tests that bring their own database run
+    ``OVERLAPPING_PAIRS_SQL`` there).
     """
     sql = OVERLAPPING_PAIRS_SQL
     params = []
     if service_id is not None:
-        sql += " AND a.service_id = %s"
+        sql += " AND %s IN (a.service_id, b.service_id)"
         params.append(service_id)
+    if resource_id is not None:
+        sql += " AND a.resource_id = %s"
+        params.append(resource_id)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [tuple(row) for row in cursor.fetchall()]
