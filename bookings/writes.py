@@ -262,7 +262,17 @@ def _pick_params(booking: Booking, placement: Placement, *, moving: int = 0) -> 
     }
 
 
-def _pick_of(placement: Placement) -> str:
+# One resource, no seats: nothing to choose. The INSERT's ON CONFLICT alone judges it, as before resources.
+_THE_ONE = "SELECT (%(candidates)s::bigint[])[1] AS id, NULL::smallint AS seat"
+
+
+def _is_direct(placement: Placement) -> bool:
+    return len(placement.candidates) == 1 and placement.capacity == 1
+
+
+def _pick_of(placement: Placement, *, insert: bool = False) -> str:
+    if insert and _is_direct(placement):
+        return _THE_ONE
     return _pick_sql(seats=placement.capacity > 1, fair=len(placement.candidates) > 1, keep_first=placement.keep_first)
 
 
@@ -347,7 +357,7 @@ def _insert_with_event(
     db = connections[DEFAULT_DB_ALIAS]
     event = history.event_of(booking, action, actor_id=actor_id, before=None)
     params = {**_pick_params(booking, placement), **_values(booking, db), **_values(event, db)}
-    sql = _insert_sql(_pick_of(placement))
+    sql = _insert_sql(_pick_of(placement, insert=True))
     for _ in range(len(placement.candidates) * placement.capacity + 1):
         # One statement is its own transaction; inside a caller's, a savepoint keeps that usable after an error.
         own = db.in_atomic_block and _OWN_SAVEPOINT.get()
@@ -362,7 +372,7 @@ def _insert_with_event(
             booking.resource = Resource(pk=resource_id, name=resource_name)  # what the answer shows of it
             booking._state.adding = False
             return
-        if not picked:
+        if not picked or _is_direct(placement):  # every candidate taken, or the one there is
             break
     raise _placement_conflict(booking, placement, holder_start, holder_end)
 
