@@ -194,13 +194,12 @@ def working_resources(
 ) -> list[BookableResource]:
     """The resources that could take ``[start, end)`` of ``service``: active, delivering it, working then.
 
-    With ``resource_id`` only that one, and it must qualify. None qualifying is
-    a 400 ``resource_unavailable`` (a 409 is for periods that are taken: the
-    exclusion constraint judges those, at the write).
+    With ``resource_id`` only that one, and it must qualify
+    (``delivering_resources``). None qualifying is a 400 ``resource_unavailable``
+    (a 409 is for periods that are taken: the exclusion constraint judges
+    those, at the write).
     """
-    resources = bookable_resources(service)
-    if resource_id is not None:
-        resources = [resource for resource in resources if resource.id == resource_id]
+    resources = delivering_resources(service, resource_id=resource_id)
     working = [resource for resource in resources if resource.schedule.allows(start, end)]
     if not working:
         which = "This resource does not" if resource_id is not None else "No resource that delivers this service does"
